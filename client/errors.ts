@@ -1,0 +1,102 @@
+/**
+ * Typed errors of the client library. Every failure has a stable `code`;
+ * callers and tests narrow on `code`, never on message text.
+ */
+export type LedgerErrorCode =
+  | FormatErrorCode
+  | ProofErrorCode
+  | "root_mismatch"
+  | SignatureErrorCode
+  | "inconsistent"
+  | "policy"
+  | "http";
+
+export type FormatErrorCode =
+  | "bad_base64"
+  | "bad_hex"
+  | "bad_json"
+  | "bad_note"
+  | "bad_checkpoint"
+  | "bad_vkey"
+  | "bad_key"
+  | "bad_number"
+  | "too_many_signatures";
+
+export type ProofErrorCode =
+  | "index_out_of_range"
+  | "size_out_of_range"
+  | "bad_hash_size"
+  | "wrong_proof_size"
+  | "empty_proof"
+  | "nonempty_proof";
+
+export type SignatureErrorCode = "no_verified_signature" | "invalid_signature" | "unknown_key";
+
+export class LedgerError extends Error {
+  readonly code: LedgerErrorCode;
+  constructor(code: LedgerErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Untrusted input that does not have the expected shape. */
+export class FormatError extends LedgerError {
+  declare readonly code: FormatErrorCode;
+  constructor(code: FormatErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A Merkle proof that cannot be valid for the given index and sizes. */
+export class ProofError extends LedgerError {
+  declare readonly code: ProofErrorCode;
+  constructor(code: ProofErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A proof that is well formed but leads to a root other than the expected one. */
+export class RootMismatchError extends LedgerError {
+  declare readonly code: "root_mismatch";
+  readonly calculated: Uint8Array;
+  readonly expected: Uint8Array;
+  constructor(calculated: Uint8Array, expected: Uint8Array) {
+    super("root_mismatch", "calculated root does not match the expected root");
+    this.calculated = calculated;
+    this.expected = expected;
+  }
+}
+
+export class SignatureError extends LedgerError {
+  declare readonly code: SignatureErrorCode;
+  constructor(code: SignatureErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** Two signed checkpoints that cannot both be honest: carries the evidence. */
+export class InconsistencyError extends LedgerError {
+  declare readonly code: "inconsistent";
+  readonly note1: string;
+  readonly note2: string;
+  readonly proof: Uint8Array[];
+  constructor(message: string, note1: string, note2: string, proof: Uint8Array[]) {
+    super("inconsistent", message);
+    this.note1 = note1;
+    this.note2 = note2;
+    this.proof = proof;
+  }
+}
+
+export class HttpError extends LedgerError {
+  declare readonly code: "http";
+  readonly status: number;
+  readonly serverCode: string | undefined;
+  constructor(status: number, message: string, serverCode?: string) {
+    super("http", message);
+    this.status = status;
+    this.serverCode = serverCode;
+  }
+}

@@ -1,0 +1,11 @@
+/** Ledger client library: verification code shared by the server, mirrors and package managers. */
+export * from "./errors.js";
+export * from "./bytes.js";
+export * from "./hash.js";
+export * from "./merkle-verify.js";
+export * from "./merkle-tree.js";
+export * from "./jcs.js";
+export * from "./ed25519.js";
+export * from "./note.js";
+export * from "./checkpoint.js";
+export * from "./entry.js";

@@ -1,0 +1,3 @@
+export * from "./records.js";
+export * from "./api.js";
+export * from "./database.js";
