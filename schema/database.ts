@@ -1,0 +1,57 @@
+/**
+ * The Kysely view of the database. Columns that must never change are typed
+ * `ColumnType<…, …, never>` so that an UPDATE of them does not compile; the
+ * database triggers refuse it at run time as well.
+ */
+import type { ColumnType, Generated } from "kysely";
+
+type Immutable<T> = ColumnType<T, T, never>;
+type Int8 = ColumnType<bigint, bigint, never>;
+
+export interface EntriesTable {
+  idx: Int8;
+  leaf_hash: Immutable<Uint8Array>;
+  record_hash: Immutable<Uint8Array>;
+  type: Immutable<string>;
+  namespace: Immutable<string>;
+  entry: Immutable<Uint8Array>;
+}
+
+export interface TreeNodesTable {
+  level: Immutable<number>;
+  idx: Int8;
+  hash: Immutable<Uint8Array>;
+}
+
+export interface CheckpointsTable {
+  tree_size: Int8;
+  root_hash: Immutable<Uint8Array>;
+  note: Immutable<string>;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface LogMetaTable {
+  id: Immutable<number>;
+  origin: Immutable<string>;
+  verifier_key: Immutable<string>;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** Derived state: the keys each namespace has registered (rebuilt by replay). */
+export interface NamespaceKeysTable {
+  namespace: Immutable<string>;
+  key_id: Immutable<string>;
+  public_key: Immutable<Uint8Array>;
+  role: Immutable<string>;
+  registered_at: Int8;
+  revoked_at: ColumnType<bigint | null, bigint | null, bigint | null>;
+  id: Generated<number>;
+}
+
+export interface Database {
+  entries: EntriesTable;
+  tree_nodes: TreeNodesTable;
+  checkpoints: CheckpointsTable;
+  log_meta: LogMetaTable;
+  namespace_keys: NamespaceKeysTable;
+}

@@ -1,0 +1,156 @@
+/** The `ledger` command line. */
+import { parseArgs } from "node:util";
+import { serve } from "@hono/node-server";
+import { formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519 } from "../client/note.js";
+import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
+import { createLedger, StartupError } from "./ledger.js";
+import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
+import { openStore } from "./store/kysely-store.js";
+import { join } from "node:path";
+
+const HELP = `ledger: an append-only transparency ledger for software supply chains
+
+Usage: ledger <command> [options]
+
+Commands:
+  serve      run the log server (PGlite in ./data unless DATABASE_URL is set)
+  keygen     write a new Ed25519 log key file (mode 0600) and print its vkey
+  migrate    run the database migrations and exit
+  help       show this help
+
+Run 'ledger <command> --help' for the options of a command.
+`;
+
+const SERVE_HELP = `Usage: ledger serve [options]
+
+Options (each also an environment variable):
+  --port <n>            PORT             listen port (default 8080)
+  --host <addr>         HOST             listen address (default 127.0.0.1)
+  --database-url <url>  DATABASE_URL     PostgreSQL URL; unset = embedded PGlite
+  --data-dir <dir>      LEDGER_DATA_DIR  PGlite files and generated key (default ./data)
+  --origin <name>       LEDGER_ORIGIN    log origin = key name (default: the key's name,
+                                         or ${DEFAULT_ORIGIN} for a new key)
+  --key-file <path>     LEDGER_KEY_FILE  signer key; default <data-dir>/log.key, created
+                                         on first start
+Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
+        LEDGER_MAX_BODY_BYTES (65536)
+`;
+
+const KEYGEN_HELP = `Usage: ledger keygen --name <origin> [--out <file>]
+
+Writes a new Ed25519 signer key (Go note format, mode 0600) to --out
+(default ./log.key; never overwrites) and prints its verifier key (vkey).
+The name must be the log's origin, e.g. example.com/ledger.
+`;
+
+const FLAG_ENV: Record<string, string> = {
+  port: "PORT",
+  host: "HOST",
+  "database-url": "DATABASE_URL",
+  "data-dir": "LEDGER_DATA_DIR",
+  origin: "LEDGER_ORIGIN",
+  "key-file": "LEDGER_KEY_FILE",
+};
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+export async function main(argv: string[], io: Out = stdio): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "serve":
+        return await serveCommand(rest, io);
+      case "keygen":
+        return keygenCommand(rest, io);
+      case "migrate":
+        return await migrateCommand(rest, io);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(HELP);
+        return 0;
+      default:
+        io.err(`ledger: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof StartupError || e instanceof KeyFileError || e instanceof UsageError) {
+      io.err(`ledger: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+class UsageError extends Error {}
+
+function parse(args: string[], options: Record<string, { type: "string" | "boolean" }>): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function envWithFlags(values: Record<string, unknown>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const [flag, name] of Object.entries(FLAG_ENV)) if (typeof values[flag] === "string") env[name] = values[flag] as string;
+  return env;
+}
+
+async function serveCommand(args: string[], io: Out): Promise<number> {
+  const values = parse(args, Object.fromEntries(Object.keys(FLAG_ENV).map((f) => [f, { type: "string" as const }])));
+  if (values.help) return io.out(SERVE_HELP), 0;
+  const config = loadConfig(envWithFlags(values));
+  const ledger = await createLedger(config, { log: (l) => io.err(l + "\n") });
+  if (ledger.keyCreated) io.err(`ledger: created log key ${join(config.dataDir, "log.key")}\n`);
+  const server = serve({ fetch: ledger.app.fetch, port: config.port, hostname: config.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  }).catch(async (e) => {
+    await ledger.close();
+    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.port;
+  io.err(`ledger: log ${ledger.origin}\nledger: vkey ${ledger.signer.verifierKey}\n`);
+  io.err(`ledger: store ${ledger.store.kind}${ledger.store.kind === "pglite" ? ` in ${join(config.dataDir, "pglite")}` : ""}\n`);
+  io.out(`ledger: listening on http://${config.host}:${port}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.err("ledger: shutting down\n");
+      server.close();
+      ledger.close().finally(resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  return 0;
+}
+
+function keygenCommand(args: string[], io: Out): number {
+  const values = parse(args, { name: { type: "string" }, out: { type: "string" } });
+  if (values.help) return io.out(KEYGEN_HELP), 0;
+  const name = (values.name as string | undefined) ?? process.env.LEDGER_ORIGIN;
+  if (!name) throw new UsageError("keygen needs --name <origin>");
+  const out = (values.out as string | undefined) ?? "log.key";
+  const k = parseSignerKey(writeNewKeyFile(out, name));
+  io.err(`ledger: wrote ${out} (mode 0600)\n`);
+  io.out(formatVerifierKey(k.name, SIG_TYPE_ED25519, k.publicKey) + "\n");
+  return 0;
+}
+
+async function migrateCommand(args: string[], io: Out): Promise<number> {
+  const values = parse(args, { "database-url": { type: "string" }, "data-dir": { type: "string" } });
+  if (values.help) return io.out("Usage: ledger migrate [--database-url <url>] [--data-dir <dir>]\n"), 0;
+  const config = loadConfig(envWithFlags(values));
+  const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  await store.close();
+  io.err(`ledger: migrations applied (${store.kind})\n`);
+  return 0;
+}

@@ -1,0 +1,39 @@
+/**
+ * Ed25519 on node:crypto (OpenSSL), the server's hot path: about ten times
+ * faster than the pure-JS client implementation. Tests check that both
+ * produce and accept the same bytes.
+ */
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const MAX_CACHED_KEYS = 10_000;
+const publicKeys = new Map<string, KeyObject>();
+
+export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+}
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("base64");
+  let obj = publicKeys.get(k);
+  if (!obj) {
+    obj = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+    if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(k, obj);
+  }
+  return obj;
+}
+
+export function ed25519SignNode(key: KeyObject, message: Uint8Array): Uint8Array {
+  return new Uint8Array(sign(null, message, key));
+}
+
+export function ed25519VerifyNode(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  try {
+    return verify(null, message, publicKeyObject(publicKey), signature);
+  } catch {
+    return false; // not a valid curve point
+  }
+}

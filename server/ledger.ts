@@ -1,0 +1,127 @@
+/** Wires store, log key, sequencer and app together from a Config. */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { createApp } from "./app.js";
+import { DEFAULT_ORIGIN, type Config } from "./config.js";
+import { InvariantError } from "./errors.js";
+import { createKeyRules } from "./log/rules.js";
+import { initLog, type SequenceDeps } from "./log/sequence.js";
+import { Sequencer } from "./log/sequencer.js";
+import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
+import { openStore, type KyselyStore } from "./store/kysely-store.js";
+
+export interface Ledger {
+  app: Hono;
+  store: KyselyStore;
+  sequencer: Sequencer;
+  signer: LogSigner;
+  origin: string;
+  /** True when this start created the log key. */
+  keyCreated: boolean;
+  close(): Promise<void>;
+}
+
+export interface LedgerOptions {
+  now?: () => Date;
+  log?: (line: string) => void;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+export async function createLedger(config: Config, opts: LedgerOptions = {}): Promise<Ledger> {
+  const log = opts.log ?? ((line) => console.error(line));
+  const keyFile = config.keyFile ?? join(config.dataDir, "log.key");
+  let skey: string;
+  let keyCreated: boolean;
+  try {
+    // An explicitly named key file must exist; the default one is created on first start.
+    ({ skey, created: keyCreated } = loadOrCreateKey(keyFile, config.origin ?? DEFAULT_ORIGIN, config.keyFile === undefined));
+  } catch (e) {
+    throw new StartupError(e instanceof KeyFileError ? e.message : `cannot load the log key: ${(e as Error).message}`);
+  }
+  const signer = createLogSigner(skey);
+  if (config.origin !== undefined && config.origin !== signer.name) {
+    throw new StartupError(`LEDGER_ORIGIN is ${config.origin} but the key in ${keyFile} is named ${signer.name}: the key name must equal the origin`);
+  }
+  const origin = signer.name;
+
+  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  let store: KyselyStore;
+  try {
+    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  } catch (e) {
+    unlock();
+    throw new StartupError(`cannot open the store: ${(e as Error).message}`);
+  }
+  try {
+    const meta = await store.initMeta({ origin, verifierKey: signer.verifierKey });
+    if (meta.origin !== origin || meta.verifierKey !== signer.verifierKey) {
+      throw new StartupError(`the database holds log ${meta.verifierKey}, not ${signer.verifierKey}: refusing to continue another log's tree with this key`);
+    }
+    const deps: SequenceDeps = { store, signer, origin, now: opts.now ?? (() => new Date()), rules: createKeyRules };
+    const head = await initLog(deps);
+    const sequencer = new Sequencer(deps, {
+      batchMaxSize: config.batchMaxSize,
+      batchMaxAgeMs: config.batchMaxAgeMs,
+      maxPending: config.maxPending,
+      onFatal: (e: InvariantError) => log(`ledger: FATAL: ${e.message}; signing stopped, /healthz fails until restart`),
+      onBatchError: (e) => log(`ledger: batch failed and was rolled back: ${(e as Error).message}`),
+    });
+    sequencer.latest = head;
+    const app = createApp({ store, sequencer, origin, verifierKey: signer.verifierKey, maxBodyBytes: config.maxBodyBytes });
+    return {
+      app,
+      store,
+      sequencer,
+      signer,
+      origin,
+      keyCreated,
+      async close() {
+        await sequencer.close();
+        await store.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    await store.close().catch(() => {});
+    unlock();
+    throw e;
+  }
+}
+
+/** PGlite is single-process: a lock file keeps a second server off the same data dir. */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, "ledger.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number(readFileSync(path, "utf8"));
+      if (pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new StartupError(`data dir ${dataDir} is in use by process ${pid} (${path})`);
+      }
+      rmSync(path, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new StartupError(`cannot lock data dir ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

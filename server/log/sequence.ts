@@ -1,0 +1,137 @@
+/**
+ * The commit protocol: one batch of records becomes contiguous entries, tree
+ * nodes and a signed checkpoint inside ONE database transaction. The comment
+ * at each write says what a crash right there leaves behind.
+ */
+import { bytesEqual, encodeHex } from "../../client/bytes.js";
+import { ZERO_HASH, entryLeafHash, formatEntry } from "../../client/entry.js";
+import { formatCheckpoint } from "../../client/checkpoint.js";
+import { EMPTY_ROOT } from "../../client/hash.js";
+import { CompactRange, nodeKey, rangeNodes } from "../../client/merkle-tree.js";
+import type { LedgerRecord } from "../../schema/records.js";
+import { ApiError, InvariantError } from "../errors.js";
+import type { NewEntry, SequencerTx, StoredCheckpoint, StoredNode, Store } from "../store/store.js";
+import type { LogSigner } from "./signer.js";
+
+export interface PendingRecord {
+  record: LedgerRecord;
+  recordHash: Uint8Array;
+}
+
+export type SequenceOutcome =
+  | { ok: true; index: bigint; leafHash: Uint8Array; duplicate: boolean }
+  | { ok: false; error: ApiError };
+
+/** State rules applied in log order while sequencing (see server/log/rules.ts). */
+export interface BatchRules {
+  /** Throws ApiError when `record` may not be appended at `index` given all before it. */
+  check(tx: SequencerTx, record: LedgerRecord, index: bigint): Promise<void>;
+  /** Writes the state changes of the records that passed `check`. */
+  commit(tx: SequencerTx): Promise<void>;
+}
+
+export interface SequenceDeps {
+  store: Store;
+  signer: LogSigner;
+  origin: string;
+  now: () => Date;
+  rules: () => BatchRules;
+}
+
+export interface SequenceResult {
+  outcomes: SequenceOutcome[];
+  /** The checkpoint covering every successful outcome. */
+  checkpoint: StoredCheckpoint;
+}
+
+export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]): Promise<SequenceResult> {
+  return deps.store.sequence(async (tx) => {
+    // One sequencer at a time, across processes. Nothing written yet: a crash
+    // anywhere before COMMIT leaves the log exactly as it was.
+    await tx.lock();
+
+    const head = await tx.latestCheckpoint();
+    const size = head?.treeSize ?? 0n;
+    const range = await loadRange(tx, size);
+    // Invariant: the stored nodes must reproduce the signed root.
+    if (!bytesEqual(range.root(), head?.rootHash ?? EMPTY_ROOT)) {
+      throw new InvariantError(`stored tree nodes give a root other than checkpoint ${size}`);
+    }
+    let prev = size === 0n ? ZERO_HASH : (await tx.readNodes([{ level: 0, index: size - 1n }])).get(`0/${size - 1n}`)!;
+
+    const existing = await tx.findRecords(batch.map((p) => p.recordHash));
+    const rules = deps.rules();
+    const time = deps.now().toISOString();
+    const outcomes: SequenceOutcome[] = [];
+    const entries: NewEntry[] = [];
+    const nodes: StoredNode[] = [];
+    const seenInBatch = new Map<string, { index: bigint; leafHash: Uint8Array }>();
+
+    for (const p of batch) {
+      const hex = encodeHex(p.recordHash);
+      const dup = existing.get(hex) ?? seenInBatch.get(hex);
+      if (dup) {
+        outcomes.push({ ok: true, ...dup, duplicate: true });
+        continue;
+      }
+      const index = range.size;
+      try {
+        await rules.check(tx, p.record, index);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        outcomes.push({ ok: false, error: e });
+        continue;
+      }
+      const entry = formatEntry({ index, prev, time, record: p.record });
+      const leafHash = entryLeafHash(entry);
+      range.append(leafHash, (id, hash) => nodes.push({ ...id, hash }));
+      entries.push({ index, leafHash, entry, recordHash: p.recordHash, type: p.record.type, namespace: p.record.namespace });
+      seenInBatch.set(hex, { index, leafHash });
+      outcomes.push({ ok: true, index, leafHash, duplicate: false });
+      prev = leafHash;
+    }
+
+    if (entries.length === 0) {
+      // Nothing new: no write, no new checkpoint.
+      return { outcomes, checkpoint: head ?? (await publishEmpty(deps, tx)) };
+    }
+
+    // Writes below are uncommitted until this function returns: a crash at
+    // any of them rolls the whole batch back and no client has been answered.
+    await tx.insertEntries(entries);
+    await tx.insertNodes(nodes);
+    await rules.commit(tx);
+    const checkpoint = await signCheckpoint(deps, range.size, range.root());
+    // The signed note exists only in memory until COMMIT: if COMMIT fails it
+    // was never served, and the next batch signs the same size afresh.
+    await tx.insertCheckpoint(checkpoint);
+    return { outcomes, checkpoint };
+  });
+  // After COMMIT returns, the batch is durable; only then are clients answered.
+}
+
+async function loadRange(tx: SequencerTx, size: bigint): Promise<CompactRange> {
+  const ids = rangeNodes(0n, size);
+  const got = await tx.readNodes(ids);
+  return new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
+}
+
+async function signCheckpoint(deps: SequenceDeps, treeSize: bigint, rootHash: Uint8Array): Promise<StoredCheckpoint> {
+  const note = await deps.signer.signNote(formatCheckpoint({ origin: deps.origin, treeSize, rootHash, extensions: [] }));
+  return { treeSize, rootHash, note };
+}
+
+/** The checkpoint of the empty tree, signed once when the log is created. */
+export async function publishEmpty(deps: SequenceDeps, tx: SequencerTx): Promise<StoredCheckpoint> {
+  const checkpoint = await signCheckpoint(deps, 0n, EMPTY_ROOT);
+  await tx.insertCheckpoint(checkpoint);
+  return checkpoint;
+}
+
+/** Makes sure a fresh log has its size-0 checkpoint, so /checkpoint always answers. */
+export async function initLog(deps: SequenceDeps): Promise<StoredCheckpoint> {
+  return deps.store.sequence(async (tx) => {
+    await tx.lock();
+    return (await tx.latestCheckpoint()) ?? (await publishEmpty(deps, tx));
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The append pool: requests wait here for at most `batchMaxAgeMs` or until
+ * `batchMaxSize` have gathered, then one batch is sequenced at a time. A full
+ * pool answers 503 with Retry-After instead of growing without bound.
+ */
+import { ApiError, InvariantError } from "../errors.js";
+import { sequenceBatch, type PendingRecord, type SequenceDeps } from "./sequence.js";
+import type { StoredCheckpoint } from "../store/store.js";
+
+export interface AppendResult {
+  index: bigint;
+  leafHash: Uint8Array;
+  duplicate: boolean;
+  checkpoint: StoredCheckpoint;
+}
+
+interface Waiting extends PendingRecord {
+  resolve(r: AppendResult): void;
+  reject(e: unknown): void;
+}
+
+export interface SequencerOptions {
+  batchMaxSize: number;
+  batchMaxAgeMs: number;
+  maxPending: number;
+  /** Called once when an invariant fails; the sequencer has stopped for good. */
+  onFatal(e: InvariantError): void;
+  /** Called when a batch fails for a retryable reason (store down). */
+  onBatchError?(e: unknown): void;
+}
+
+export class Sequencer {
+  readonly #deps: SequenceDeps;
+  readonly #opts: SequencerOptions;
+  #pool: Waiting[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #fatal: InvariantError | undefined;
+  #closed = false;
+  latest: StoredCheckpoint | undefined;
+
+  constructor(deps: SequenceDeps, opts: SequencerOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+  }
+
+  get fatal(): InvariantError | undefined {
+    return this.#fatal;
+  }
+
+  get pending(): number {
+    return this.#pool.length;
+  }
+
+  submit(p: PendingRecord): Promise<AppendResult> {
+    if (this.#fatal) return Promise.reject(new ApiError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60 }));
+    if (this.#closed) return Promise.reject(new ApiError("overloaded", "the server is shutting down", { retryAfter: 5 }));
+    if (this.#pool.length >= this.#opts.maxPending) {
+      return Promise.reject(new ApiError("overloaded", `${this.#pool.length} appends are waiting: try again shortly`, { retryAfter: 1 }));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#pool.push({ ...p, resolve, reject });
+      if (this.#pool.length >= this.#opts.batchMaxSize) this.#kick();
+      else this.#timer ??= setTimeout(() => this.#kick(), this.#opts.batchMaxAgeMs);
+    });
+  }
+
+  #kick(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#running || this.#pool.length === 0) return;
+    this.#running = this.#runOnce().finally(() => {
+      this.#running = undefined;
+      if (this.#pool.length >= this.#opts.batchMaxSize || (this.#closed && this.#pool.length > 0)) this.#kick();
+      else if (this.#pool.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#opts.batchMaxAgeMs);
+    });
+  }
+
+  async #runOnce(): Promise<void> {
+    const batch = this.#pool.splice(0, this.#opts.batchMaxSize);
+    if (this.#fatal) return void batch.forEach((w) => w.reject(new ApiError("not_signing", "the log has stopped signing", { retryAfter: 60 })));
+    try {
+      const { outcomes, checkpoint } = await sequenceBatch(this.#deps, batch);
+      this.latest = checkpoint;
+      outcomes.forEach((o, i) => {
+        const w = batch[i]!;
+        if (o.ok) w.resolve({ index: o.index, leafHash: o.leafHash, duplicate: o.duplicate, checkpoint });
+        else w.reject(o.error);
+      });
+    } catch (e) {
+      if (e instanceof InvariantError) {
+        this.#fatal = e;
+        this.#opts.onFatal(e);
+        for (const w of [...batch, ...this.#pool.splice(0)]) w.reject(new ApiError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60 }));
+        return;
+      }
+      this.#opts.onBatchError?.(e);
+      // The transaction rolled back: nothing of this batch was written.
+      for (const w of batch) w.reject(new ApiError("store_unavailable", "the append was not stored: the database failed; retry", { retryAfter: 1 }));
+    }
+  }
+
+  /** Sequences everything already submitted, then refuses new appends. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#kick();
+    while (this.#running) await this.#running;
+  }
+}

@@ -1,0 +1,29 @@
+/** untrusted: query and path parameters. */
+import { parseBase64, parseDecimal } from "../../client/bytes.js";
+import { ApiError } from "../errors.js";
+
+export function decimalParam(value: string | undefined, name: string): bigint {
+  if (value === undefined) throw new ApiError("invalid_parameter", `${name} is required`);
+  try {
+    return parseDecimal(value, name);
+  } catch {
+    throw new ApiError("invalid_parameter", `${name} must be a decimal integer without leading zeros`);
+  }
+}
+
+export function optionalDecimalParam(value: string | undefined, name: string): bigint | undefined {
+  return value === undefined ? undefined : decimalParam(value, name);
+}
+
+export function hashParam(value: string | undefined, name: string): Uint8Array {
+  if (value === undefined) throw new ApiError("invalid_parameter", `${name} is required`);
+  let h: Uint8Array;
+  try {
+    // A '+' left unescaped in a query string arrives as a space; base64 has no spaces.
+    h = parseBase64(value.replaceAll(" ", "+"));
+  } catch {
+    throw new ApiError("invalid_parameter", `${name} must be standard base64`);
+  }
+  if (h.length !== 32) throw new ApiError("invalid_parameter", `${name} must be 32 bytes`);
+  return h;
+}

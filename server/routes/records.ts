@@ -1,0 +1,103 @@
+/** POST /v1/records: validate, verify signatures, pool for sequencing, answer when durable. */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { encodeBase64, parseBase64 } from "../../client/bytes.js";
+import { keyIdOf, recordHash, recordSigningMessage, formatEntry, ZERO_HASH } from "../../client/entry.js";
+import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
+import { ed25519VerifyNode } from "../crypto.js";
+import { ApiError } from "../errors.js";
+import { formatTlogProof, inclusionProof } from "../log/proofs.js";
+import type { Sequencer } from "../log/sequencer.js";
+import type { StoreReader } from "../store/store.js";
+
+export interface RecordDeps {
+  store: StoreReader;
+  sequencer: Sequencer;
+  maxBodyBytes: number;
+}
+
+/** untrusted: a request body into a record, or a 400 that says what is wrong. */
+export function parseRecordBody(text: string): LedgerRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError("invalid_json", "request body is not valid json");
+  }
+  const parsed = RecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join(".") : "record";
+    throw new ApiError("invalid_record", `${where}: ${issue.message}`);
+  }
+  const record = parsed.data;
+  try {
+    // Refuse what could never be logged: an entry over 64 KiB or non-canonicalizable JSON.
+    formatEntry({ index: 0xffff_ffff_ffff_ffffn, prev: ZERO_HASH, time: "2000-01-01T00:00:00.000Z", record });
+  } catch (e) {
+    throw new ApiError("too_large", `record cannot be logged: ${(e as Error).message}`);
+  }
+  return record;
+}
+
+/**
+ * Every signature must verify with the public key its keyId names: the key
+ * being registered (proof of possession), or a key registered in the
+ * record's own namespace. keyId is the hash of the key, so it never changes.
+ */
+export async function verifyRecordSignatures(store: StoreReader, record: LedgerRecord): Promise<void> {
+  const message = recordSigningMessage(record);
+  const seen = new Set<string>();
+  for (const s of record.signatures) {
+    if (seen.has(s.keyId)) throw new ApiError("invalid_record", `signatures: key ${s.keyId} signs twice`);
+    seen.add(s.keyId);
+    let publicKey: Uint8Array | undefined;
+    if (record.type === "key.register") {
+      const own = parseBase64(record.statement.publicKey);
+      if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
+      if (keyIdOf(own) === s.keyId) publicKey = own;
+    }
+    publicKey ??= (await store.findKey(record.namespace, s.keyId))?.publicKey;
+    if (!publicKey) throw new ApiError("unknown_key", `key ${s.keyId} is not registered in ${record.namespace}`);
+    const sig = parseBase64(s.sig);
+    if (sig.length !== 64 || !ed25519VerifyNode(publicKey, message, sig)) {
+      throw new ApiError("bad_signature", `signature by key ${s.keyId} does not verify`);
+    }
+  }
+}
+
+export function recordRoutes(deps: RecordDeps): Hono {
+  const app = new Hono();
+  app.post(
+    "/",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new ApiError("too_large", `request body exceeds ${deps.maxBodyBytes} bytes`);
+      },
+    }),
+    async function appendRecord(c) {
+      const wait = c.req.query("wait");
+      if (wait !== undefined && wait !== "checkpoint") throw new ApiError("invalid_parameter", "wait must be 'checkpoint'");
+      const type = c.req.header("content-type");
+      if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+        throw new ApiError("unsupported_media_type", "records are sent as application/json");
+      }
+      const record = parseRecordBody(await c.req.text());
+      await verifyRecordSignatures(deps.store, record);
+      const r = await deps.sequencer.submit({ record, recordHash: recordHash(record) });
+      const body: Record<string, unknown> = { index: r.index.toString(), leafHash: encodeBase64(r.leafHash) };
+      if (wait === "checkpoint") {
+        const proof = await inclusionProof(deps.store, r.index, r.checkpoint.treeSize);
+        Object.assign(body, {
+          treeSize: r.checkpoint.treeSize.toString(),
+          checkpoint: r.checkpoint.note,
+          proof: proof.map(encodeBase64),
+          tlogProof: formatTlogProof(r.index, proof, r.checkpoint.note, encodeBase64),
+        });
+      }
+      return c.json(body, r.duplicate ? 200 : 201);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,215 @@
+/** The Store over Kysely: the same SQL for PostgreSQL and PGlite. */
+import { Migrator, sql, type Kysely, type Transaction } from "kysely";
+import { encodeHex } from "../../client/bytes.js";
+import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
+import type { Database } from "../../schema/database.js";
+import { migrations } from "../../migrations/index.js";
+import { createPgliteDb, createPostgresDb, parseInt8 } from "./dialect.js";
+import type {
+  LogMeta,
+  NamespaceKey,
+  NewEntry,
+  SequencerTx,
+  Store,
+  StoreKind,
+  StoreReader,
+  StoredCheckpoint,
+  StoredEntry,
+  StoredNode,
+} from "./store.js";
+
+/** Arbitrary constant naming the sequencer's advisory lock ("LEDG"). */
+const SEQUENCER_LOCK = 0x4c454447;
+/** Rows per multi-row INSERT, well under PostgreSQL's 65,535 bind parameters. */
+const INSERT_CHUNK = 2000;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function bytes(v: Uint8Array): Uint8Array {
+  // pg returns Buffers; hand out plain Uint8Array views of the same memory.
+  return v instanceof Uint8Array && v.constructor !== Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+function reader(db: Db): StoreReader {
+  return {
+    async latestCheckpoint() {
+      const row = await db.selectFrom("checkpoints").select(["tree_size", "root_hash", "note"]).orderBy("tree_size", "desc").limit(1).executeTakeFirst();
+      return row && toCheckpoint(row);
+    },
+    async readNodes(ids: NodeId[]) {
+      const out = new Map<string, Uint8Array>();
+      for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+        const chunk = ids.slice(i, i + INSERT_CHUNK);
+        const rows = await db
+          .selectFrom("tree_nodes")
+          .select(["level", "idx", "hash"])
+          .where((eb) => eb(eb.refTuple("level", "idx"), "in", chunk.map((id) => eb.tuple(id.level, id.index))))
+          .execute();
+        for (const r of rows) out.set(nodeKey({ level: r.level, index: parseInt8(r.idx) }), bytes(r.hash));
+      }
+      for (const id of ids) if (!out.has(nodeKey(id))) throw new Error(`tree node ${nodeKey(id)} is missing from the store`);
+      return out;
+    },
+    async findRecords(recordHashes: Uint8Array[]) {
+      const out = new Map<string, { index: bigint; leafHash: Uint8Array }>();
+      if (recordHashes.length === 0) return out;
+      const rows = await db.selectFrom("entries").select(["idx", "leaf_hash", "record_hash"]).where("record_hash", "in", recordHashes).execute();
+      for (const r of rows) out.set(encodeHex(bytes(r.record_hash)), { index: parseInt8(r.idx), leafHash: bytes(r.leaf_hash) });
+      return out;
+    },
+    async findKey(namespace: string, keyId: string) {
+      const r = await db.selectFrom("namespace_keys").selectAll().where("namespace", "=", namespace).where("key_id", "=", keyId).executeTakeFirst();
+      return (
+        r && {
+          namespace: r.namespace,
+          keyId: r.key_id,
+          publicKey: bytes(r.public_key),
+          role: r.role,
+          registeredAt: parseInt8(r.registered_at),
+          revokedAt: r.revoked_at === null ? null : parseInt8(r.revoked_at),
+        }
+      );
+    },
+  };
+}
+
+function toCheckpoint(r: { tree_size: bigint; root_hash: Uint8Array; note: string }): StoredCheckpoint {
+  return { treeSize: parseInt8(r.tree_size), rootHash: bytes(r.root_hash), note: r.note };
+}
+
+function toEntry(r: { idx: bigint; leaf_hash: Uint8Array; entry: Uint8Array }): StoredEntry {
+  return { index: parseInt8(r.idx), leafHash: bytes(r.leaf_hash), entry: bytes(r.entry) };
+}
+
+async function insertChunked<T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insert(rows.slice(i, i + INSERT_CHUNK));
+}
+
+function sequencerTx(trx: Transaction<Database>): SequencerTx {
+  return {
+    ...reader(trx),
+    async lock() {
+      await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK})`.execute(trx);
+    },
+    async insertEntries(entries: NewEntry[]) {
+      await insertChunked(entries, (chunk) =>
+        trx
+          .insertInto("entries")
+          .values(chunk.map((e) => ({ idx: e.index, leaf_hash: e.leafHash, record_hash: e.recordHash, type: e.type, namespace: e.namespace, entry: e.entry })))
+          .execute(),
+      );
+    },
+    async insertNodes(nodes: StoredNode[]) {
+      await insertChunked(nodes, (chunk) =>
+        trx.insertInto("tree_nodes").values(chunk.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }))).execute(),
+      );
+    },
+    async insertCheckpoint(c: StoredCheckpoint) {
+      await trx.insertInto("checkpoints").values({ tree_size: c.treeSize, root_hash: c.rootHash, note: c.note }).execute();
+    },
+    async insertKeys(keys: NamespaceKey[]) {
+      await insertChunked(keys, (chunk) =>
+        trx
+          .insertInto("namespace_keys")
+          .values(chunk.map((k) => ({ namespace: k.namespace, key_id: k.keyId, public_key: k.publicKey, role: k.role, registered_at: k.registeredAt, revoked_at: k.revokedAt })))
+          .execute(),
+      );
+    },
+  };
+}
+
+export class KyselyStore implements Store {
+  readonly kind: StoreKind;
+  readonly db: Kysely<Database>;
+  readonly #reader: StoreReader;
+
+  constructor(kind: StoreKind, db: Kysely<Database>) {
+    this.kind = kind;
+    this.db = db;
+    this.#reader = reader(db);
+  }
+
+  latestCheckpoint() {
+    return this.#reader.latestCheckpoint();
+  }
+  readNodes(ids: NodeId[]) {
+    return this.#reader.readNodes(ids);
+  }
+  findRecords(hashes: Uint8Array[]) {
+    return this.#reader.findRecords(hashes);
+  }
+  findKey(namespace: string, keyId: string) {
+    return this.#reader.findKey(namespace, keyId);
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: { getMigrations: async () => migrations } });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === "Error");
+      throw new Error(`migration ${failed?.migrationName ?? "(unknown)"} failed: ${(error as Error).message ?? error}`);
+    }
+  }
+
+  async initMeta(meta: LogMeta): Promise<LogMeta> {
+    await this.db
+      .insertInto("log_meta")
+      .values({ id: 1, origin: meta.origin, verifier_key: meta.verifierKey })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute();
+    const row = await this.db.selectFrom("log_meta").select(["origin", "verifier_key"]).where("id", "=", 1).executeTakeFirstOrThrow();
+    return { origin: row.origin, verifierKey: row.verifier_key };
+  }
+
+  async getEntry(index: bigint): Promise<StoredEntry | undefined> {
+    const r = await this.db.selectFrom("entries").select(["idx", "leaf_hash", "entry"]).where("idx", "=", index).executeTakeFirst();
+    return r && toEntry(r);
+  }
+
+  async getEntries(start: bigint, limit: number): Promise<StoredEntry[]> {
+    const rows = await this.db
+      .selectFrom("entries")
+      .select(["idx", "leaf_hash", "entry"])
+      .where("idx", ">=", start)
+      .where("idx", "<", start + BigInt(limit))
+      .orderBy("idx")
+      .execute();
+    return rows.map(toEntry);
+  }
+
+  async findLeafHash(leafHash: Uint8Array): Promise<bigint | undefined> {
+    const r = await this.db.selectFrom("entries").select("idx").where("leaf_hash", "=", leafHash).executeTakeFirst();
+    return r && parseInt8(r.idx);
+  }
+
+  async getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined> {
+    const r = await this.db.selectFrom("checkpoints").select(["tree_size", "root_hash", "note"]).where("tree_size", "=", treeSize).executeTakeFirst();
+    return r && toCheckpoint(r);
+  }
+
+  sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(sequencerTx(trx)));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+/** Opens the store named by the configuration: PostgreSQL when a URL is given, else PGlite. */
+export async function openStore(opts: { databaseUrl?: string; pgliteDir?: string }): Promise<KyselyStore> {
+  const store = opts.databaseUrl
+    ? new KyselyStore("postgres", createPostgresDb(opts.databaseUrl))
+    : new KyselyStore("pglite", await createPgliteDb(opts.pgliteDir));
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
+  return store;
+}

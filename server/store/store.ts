@@ -1,0 +1,88 @@
+/**
+ * The one storage contract of the ledger, implemented over Kysely for
+ * PostgreSQL and PGlite. Contracts are written as MUST / MUST NOT.
+ *
+ * - Entries, tree nodes, checkpoints and the log identity MUST never be
+ *   updated or deleted (the database refuses it with triggers).
+ * - Everything a sequencing transaction writes MUST become visible
+ *   together or not at all.
+ * - Integers that are indices or sizes are bigint; hashes are Uint8Array.
+ */
+import type { NodeId } from "../../client/merkle-tree.js";
+
+export type StoreKind = "postgres" | "pglite";
+
+export interface LogMeta {
+  origin: string;
+  verifierKey: string;
+}
+
+export interface StoredEntry {
+  index: bigint;
+  leafHash: Uint8Array;
+  entry: Uint8Array;
+}
+
+export interface StoredCheckpoint {
+  treeSize: bigint;
+  rootHash: Uint8Array;
+  note: string;
+}
+
+export interface NewEntry extends StoredEntry {
+  recordHash: Uint8Array;
+  type: string;
+  namespace: string;
+}
+
+export interface StoredNode extends NodeId {
+  hash: Uint8Array;
+}
+
+export interface NamespaceKey {
+  namespace: string;
+  keyId: string;
+  publicKey: Uint8Array;
+  role: string;
+  registeredAt: bigint;
+  revokedAt: bigint | null;
+}
+
+/** Reads that both the store and a sequencing transaction offer. */
+export interface StoreReader {
+  /** The latest checkpoint; undefined only before the first is committed. */
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Nodes by id; every id asked for MUST be present in the map or the call throws. */
+  readNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>>;
+  /** Entries already logged with these record hashes, by hex record hash. */
+  findRecords(recordHashes: Uint8Array[]): Promise<Map<string, { index: bigint; leafHash: Uint8Array }>>;
+  findKey(namespace: string, keyId: string): Promise<NamespaceKey | undefined>;
+}
+
+/** A sequencing transaction: MUST call lock() first; all writes commit together. */
+export interface SequencerTx extends StoreReader {
+  /** Takes the sequencer lock (one sequencer at a time, across processes). */
+  lock(): Promise<void>;
+  insertEntries(entries: NewEntry[]): Promise<void>;
+  insertNodes(nodes: StoredNode[]): Promise<void>;
+  insertCheckpoint(c: StoredCheckpoint): Promise<void>;
+  insertKeys(keys: NamespaceKey[]): Promise<void>;
+}
+
+export interface Store extends StoreReader {
+  readonly kind: StoreKind;
+  /** Runs the migrations; MUST be idempotent. */
+  migrate(): Promise<void>;
+  /** Records the log's identity on first use and returns what is recorded. */
+  initMeta(meta: LogMeta): Promise<LogMeta>;
+  getEntry(index: bigint): Promise<StoredEntry | undefined>;
+  /** Entries [start, start+limit) that exist, in index order. */
+  getEntries(start: bigint, limit: number): Promise<StoredEntry[]>;
+  findLeafHash(leafHash: Uint8Array): Promise<bigint | undefined>;
+  getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined>;
+  /** Runs `fn` in one transaction; rolls back everything if it throws. */
+  sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T>;
+  /** Checks the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
