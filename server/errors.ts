@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   unknown_key: 422,
   bad_signature: 422,
+  no_proof_of_possession: 422,
   rate_limited: 429,
   internal: 500,
   overloaded: 503,

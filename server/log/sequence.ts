@@ -10,7 +10,7 @@ import { EMPTY_ROOT } from "../../client/hash.js";
 import { CompactRange, nodeKey, rangeNodes } from "../../client/merkle-tree.js";
 import type { LedgerRecord } from "../../schema/records.js";
 import { ApiError, InvariantError } from "../errors.js";
-import type { NewEntry, SequencerTx, StoredCheckpoint, StoredNode, Store } from "../store/store.js";
+import { MissingNodeError, type NewEntry, type SequencerTx, type StoredCheckpoint, type StoredNode, type Store } from "../store/store.js";
 import type { LogSigner } from "./signer.js";
 
 export interface PendingRecord {
@@ -112,8 +112,13 @@ export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]):
 
 async function loadRange(tx: SequencerTx, size: bigint): Promise<CompactRange> {
   const ids = rangeNodes(0n, size);
-  const got = await tx.readNodes(ids);
-  return new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
+  try {
+    const got = await tx.readNodes([...ids, ...(size > 0n ? [{ level: 0, index: size - 1n }] : [])]);
+    return new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
+  } catch (e) {
+    if (e instanceof MissingNodeError) throw new InvariantError(`checkpoint ${size} is not backed by stored nodes: ${e.message}`);
+    throw e;
+  }
 }
 
 async function signCheckpoint(deps: SequenceDeps, treeSize: bigint, rootHash: Uint8Array): Promise<StoredCheckpoint> {

@@ -47,6 +47,13 @@ export function parseRecordBody(text: string): LedgerRecord {
  */
 export async function verifyRecordSignatures(store: StoreReader, record: LedgerRecord): Promise<void> {
   const message = recordSigningMessage(record);
+  if (record.type === "key.register") {
+    const own = parseBase64(record.statement.publicKey);
+    if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
+    if (!record.signatures.some((s) => s.keyId === keyIdOf(own))) {
+      throw new ApiError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
+    }
+  }
   const seen = new Set<string>();
   for (const s of record.signatures) {
     if (seen.has(s.keyId)) throw new ApiError("invalid_record", `signatures: key ${s.keyId} signs twice`);
@@ -54,7 +61,6 @@ export async function verifyRecordSignatures(store: StoreReader, record: LedgerR
     let publicKey: Uint8Array | undefined;
     if (record.type === "key.register") {
       const own = parseBase64(record.statement.publicKey);
-      if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
       if (keyIdOf(own) === s.keyId) publicKey = own;
     }
     publicKey ??= (await store.findKey(record.namespace, s.keyId))?.publicKey;

@@ -5,17 +5,18 @@ import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
 import type { Database } from "../../schema/database.js";
 import { migrations } from "../../migrations/index.js";
 import { createPgliteDb, createPostgresDb, parseInt8 } from "./dialect.js";
-import type {
-  LogMeta,
-  NamespaceKey,
-  NewEntry,
-  SequencerTx,
-  Store,
-  StoreKind,
-  StoreReader,
-  StoredCheckpoint,
-  StoredEntry,
-  StoredNode,
+import {
+  MissingNodeError,
+  type LogMeta,
+  type NamespaceKey,
+  type NewEntry,
+  type SequencerTx,
+  type Store,
+  type StoreKind,
+  type StoreReader,
+  type StoredCheckpoint,
+  type StoredEntry,
+  type StoredNode,
 } from "./store.js";
 
 /** Arbitrary constant naming the sequencer's advisory lock ("LEDG"). */
@@ -47,7 +48,7 @@ function reader(db: Db): StoreReader {
           .execute();
         for (const r of rows) out.set(nodeKey({ level: r.level, index: parseInt8(r.idx) }), bytes(r.hash));
       }
-      for (const id of ids) if (!out.has(nodeKey(id))) throw new Error(`tree node ${nodeKey(id)} is missing from the store`);
+      for (const id of ids) if (!out.has(nodeKey(id))) throw new MissingNodeError(nodeKey(id));
       return out;
     },
     async findRecords(recordHashes: Uint8Array[]) {

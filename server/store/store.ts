@@ -10,6 +10,14 @@
  */
 import type { NodeId } from "../../client/merkle-tree.js";
 
+/** A node the stored tree must have is absent: the stored state is inconsistent. */
+export class MissingNodeError extends Error {
+  constructor(key: string) {
+    super(`tree node ${key} is missing from the store`);
+    this.name = "MissingNodeError";
+  }
+}
+
 export type StoreKind = "postgres" | "pglite";
 
 export interface LogMeta {

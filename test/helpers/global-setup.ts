@@ -9,6 +9,8 @@ import type { TestProject } from "vitest/node";
 declare module "vitest" {
   export interface ProvidedContext {
     postgresUrl: string | undefined;
+    /** Names this run's databases (ledger_test_<runId>_…), so teardown drops every one. */
+    runId: string;
   }
 }
 
@@ -24,8 +26,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const started = await startContainer();
     if (started) ({ url, stop } = started);
   }
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
   project.provide("postgresUrl", url);
-  return stop;
+  project.provide("runId", runId);
+  return async () => {
+    if (url) await dropRunDatabases(url, runId);
+    await stop();
+  };
+}
+
+/** Drops what this run created, even where a test died before its own cleanup. */
+async function dropRunDatabases(url: string, runId: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>("select datname from pg_database where datname like $1", [`ledger_test_${runId}_%`]);
+    for (const r of rows) await client.query(`drop database if exists "${r.datname}" with (force)`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function startContainer(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {

@@ -26,6 +26,7 @@ export interface StoreFixture {
 }
 
 const pgUrl = inject("postgresUrl");
+const runId = inject("runId");
 
 export const STORES: StoreFixture[] = [
   {
@@ -46,7 +47,7 @@ export const STORES: StoreFixture[] = [
         {
           kind: "postgres" as const,
           async create(): Promise<StoreLocation> {
-            const name = `ledger_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+            const name = `ledger_test_${runId}_${Math.random().toString(36).slice(2, 10)}`;
             await admin(`create database ${name}`);
             const u = new URL(pgUrl);
             u.pathname = `/${name}`;

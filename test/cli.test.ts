@@ -1,0 +1,106 @@
+/** The `ledger` command as a user runs it: real processes, real ports on loopback. */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseSignerKey, formatVerifierKey, SIG_TYPE_ED25519 } from "../client/note.js";
+import * as api from "../schema/api.js";
+import { fetchCheckpoint, getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { runLedger, startServer } from "./helpers/process.js";
+import { registerKey, signRelease, testKey } from "./helpers/records.js";
+import { STORES } from "./helpers/stores.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "ledger-cli-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("ledger keygen", () => {
+  it("writes a 0600 key file in Go's format and prints its vkey", async () => {
+    const out = join(tempDir(), "k", "log.key");
+    const r = await runLedger(["keygen", "--name", "example.com/log", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const k = parseSignerKey(readFileSync(out, "utf8"));
+    expect(r.stdout.trim()).toBe(formatVerifierKey("example.com/log", SIG_TYPE_ED25519, k.publicKey));
+    const again = await runLedger(["keygen", "--name", "example.com/log", "--out", out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it("needs a name", async () => {
+    const r = await runLedger(["keygen", "--out", join(tempDir(), "x.key")], { LEDGER_ORIGIN: "" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--name/);
+  });
+});
+
+describe("ledger serve refuses bad configuration with every problem named", () => {
+  it("lists all bad values at once", async () => {
+    const r = await runLedger(["serve"], { PORT: "99999", BATCH_MAX_SIZE: "0", DATABASE_URL: "mysql://x", LEDGER_DATA_DIR: tempDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PORT/);
+    expect(r.stderr).toMatch(/BATCH_MAX_SIZE/);
+    expect(r.stderr).toMatch(/DATABASE_URL/);
+  });
+
+  it("refuses a key file readable by others", async () => {
+    const dir = tempDir();
+    const key = join(dir, "log.key");
+    expect((await runLedger(["keygen", "--name", "example.com/log", "--out", key])).code).toBe(0);
+    chmodSync(key, 0o644);
+    const r = await runLedger(["serve", "--port", "0"], { LEDGER_DATA_DIR: dir, LEDGER_KEY_FILE: key });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/mode 644/);
+  });
+
+  it("refuses a key whose name is not the origin, and a missing explicit key file", async () => {
+    const dir = tempDir();
+    const key = join(dir, "log.key");
+    await runLedger(["keygen", "--name", "example.com/log", "--out", key]);
+    const r = await runLedger(["serve", "--port", "0"], { LEDGER_DATA_DIR: dir, LEDGER_KEY_FILE: key, LEDGER_ORIGIN: "other.example/log" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/must equal the origin/);
+    const missing = await runLedger(["serve", "--port", "0"], { LEDGER_DATA_DIR: dir, LEDGER_KEY_FILE: join(dir, "nope.key") });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+});
+
+describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
+  it("serves, appends, stops cleanly and restarts on the same data with the same key", async () => {
+    const loc = await fixture.create();
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl ?? "", LEDGER_ORIGIN: "" };
+    try {
+      let server = await startServer(env);
+      let fetch: Fetch = (p, init) => globalThis.fetch(server.url + p, init);
+      const info = await getJson(fetch, "/v1/log", api.LogInfoResponse);
+      expect(info.origin).toBe("localhost/ledger");
+      expect(statSync(join(dataDir, "log.key")).mode & 0o777).toBe(0o600);
+      expect(server.stderr()).toContain(info.verifierKey);
+      const k = testKey(20);
+      expect((await postRecord(fetch, registerKey("npm:cli", k))).status).toBe(201);
+      expect((await postRecord(fetch, signRelease("npm:cli", k, "p", "1.0.0"), "?wait=checkpoint")).status).toBe(201);
+      if (fixture.kind === "pglite") {
+        // A second server on the same PGlite data dir is refused.
+        const second = await runLedger(["serve", "--port", "0"], env);
+        expect(second.code).toBe(2);
+        expect(second.stderr).toMatch(/in use by process/);
+      }
+      expect(await server.stop()).toBe(0);
+
+      server = await startServer(env);
+      fetch = (p, init) => globalThis.fetch(server.url + p, init);
+      const cp = await fetchCheckpoint(fetch, info.origin, info.verifierKey);
+      expect(cp.treeSize).toBe(2n);
+      expect((await postRecord(fetch, signRelease("npm:cli", k, "p", "1.0.1"))).body.index).toBe("2");
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await loc.destroy();
+    }
+  });
+});
