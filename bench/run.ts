@@ -1,0 +1,187 @@
+/**
+ * npm run bench: starts `ledger serve` as its own process on PGlite and on
+ * PostgreSQL (when BENCH_DATABASE_URL or TEST_DATABASE_URL is set), drives it
+ * over loopback from this process for a bounded time, and prints a table and
+ * one JSON object per store. BENCH_SECONDS sets the append phase (default 20).
+ */
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { encodeBase64 } from "../client/bytes.js";
+import { keyIdOf, recordSigningMessage } from "../client/entry.js";
+import { privateKeyFromSeed } from "../server/crypto.js";
+import { startServer } from "../test/helpers/process.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
+const NAMESPACES = 64;
+
+function ceiling() {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const msg = Buffer.alloc(600, 7);
+  const sig = sign(null, msg, privateKey);
+  let n = 0;
+  let t0 = performance.now();
+  while (performance.now() - t0 < 1000) {
+    for (let i = 0; i < 100; i++) verify(null, msg, publicKey, sig);
+    n += 100;
+  }
+  const ed25519VerifyPerSecond = Math.round(n / ((performance.now() - t0) / 1000));
+  n = 0;
+  t0 = performance.now();
+  const leaf = Buffer.alloc(600, 1);
+  while (performance.now() - t0 < 1000) {
+    for (let i = 0; i < 1000; i++) createHash("sha256").update(leaf).digest();
+    n += 1000;
+  }
+  return { ed25519VerifyPerSecond, sha256PerSecond: Math.round(n / ((performance.now() - t0) / 1000)) };
+}
+
+function signed(r: { type: string; namespace: string; statement: Record<string, unknown> }, k: { keyId: string; priv: KeyObject }) {
+  const sig = sign(null, recordSigningMessage(r as Parameters<typeof recordSigningMessage>[0]), k.priv);
+  return { ...r, signatures: [{ keyId: k.keyId, sig: sig.toString("base64") }] };
+}
+
+function makeKeys(): Array<{ keyId: string; priv: KeyObject; pubB64: string }> {
+  return Array.from({ length: NAMESPACES }, (_, i) => {
+    const seed = createHash("sha256").update(`bench key ${i}`).digest();
+    const priv = privateKeyFromSeed(seed);
+    const pubDer = createPublicKey(priv).export({ format: "der", type: "spki" });
+    const pub = new Uint8Array(pubDer.subarray(pubDer.length - 32));
+    return { keyId: keyIdOf(pub), priv, pubB64: encodeBase64(pub) };
+  });
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
+}
+
+async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), "ledger-bench-"));
+  const server = await startServer({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", LEDGER_ORIGIN: "bench.example/log", LEDGER_MAX_PENDING: "100000" });
+  const url = server.url;
+  const keys = makeKeys();
+  const post = async (body: unknown, query = "") => {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/v1/records${query}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    await res.arrayBuffer();
+    return { status: res.status, ms: performance.now() - t0 };
+  };
+  try {
+    for (const [i, k] of keys.entries()) {
+      const r = await post(signed({ type: "key.register", namespace: `npm:@bench${i}`, statement: { publicKey: k.pubB64, role: "publish" } }, k));
+      if (r.status !== 201) throw new Error(`register failed: ${r.status}`);
+    }
+    // Append phase: realistic release.sign records (~500-700 bytes), many namespaces.
+    let seq = 0;
+    const latencies: number[] = [];
+    const checkpointLatencies: number[] = [];
+    let ok = 0;
+    let refused = 0;
+    const deadline = performance.now() + SECONDS * 1000;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < deadline) {
+          const n = seq++;
+          const k = keys[n % NAMESPACES]!;
+          const record = signed(
+            {
+              type: "release.sign",
+              namespace: `npm:@bench${n % NAMESPACES}`,
+              statement: {
+                package: `package-${n % 997}`,
+                version: `1.${Math.floor(n / 997)}.${n}`,
+                artifacts: [
+                  { name: `package-${n % 997}-1.${n}.tgz`, sha256: createHash("sha256").update(`a${n}`).digest("hex") },
+                  { name: `package-${n % 997}-1.${n}.tgz.sig`, sha256: createHash("sha256").update(`b${n}`).digest("hex") },
+                ],
+              },
+            },
+            k,
+          );
+          const wait = n % 10 === 0;
+          const r = await post(record, wait ? "?wait=checkpoint" : "");
+          if (r.status === 201) {
+            ok++;
+            (wait ? checkpointLatencies : latencies).push(r.ms);
+          } else refused++;
+        }
+      }),
+    );
+    const appendSeconds = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    checkpointLatencies.sort((a, b) => a - b);
+    const treeSize = BigInt(((await (await fetch(`${url}/v1/log`)).json()) as { treeSize: string }).treeSize);
+
+    // Read phase: random inclusion proofs.
+    let reads = 0;
+    const readDeadline = performance.now() + 5000;
+    const r0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (performance.now() < readDeadline) {
+          const i = BigInt(Math.floor(Math.random() * Number(treeSize)));
+          const res = await fetch(`${url}/v1/proofs/inclusion?index=${i}&treeSize=${treeSize}`);
+          await res.arrayBuffer();
+          if (res.status === 200) reads++;
+        }
+      }),
+    );
+    const readsPerSecond = Math.round(reads / ((performance.now() - r0) / 1000));
+    const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+    const serverPeakRssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    return {
+      store,
+      appendsPerSecond: Math.round(ok / appendSeconds),
+      appendLatencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99) },
+      checkpointLatencyMs: { p50: pct(checkpointLatencies, 50), p99: pct(checkpointLatencies, 99) },
+      readsPerSecond,
+      mirrorEntriesPerSecond: null,
+      serverPeakRssMb,
+      treeSize: Number(treeSize),
+      refused,
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+    };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const hw = ceiling();
+  const results = [];
+  results.push(await runStore("pglite"));
+  const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  if (pgUrl) {
+    const name = `ledger_bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const u = new URL(pgUrl);
+    u.pathname = `/${name}`;
+    try {
+      results.push(await runStore("postgres", u.toString()));
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  }
+  console.log("\nstore     appends/s  p50 ms  p99 ms  ckpt p99 ms  reads/s  peak RSS MB  entries");
+  for (const r of results) {
+    console.log(
+      `${r.store.padEnd(9)} ${String(r.appendsPerSecond).padStart(9)} ${String(r.appendLatencyMs.p50).padStart(7)} ${String(r.appendLatencyMs.p99).padStart(7)} ${String(r.checkpointLatencyMs.p99).padStart(12)} ${String(r.readsPerSecond).padStart(8)} ${String(r.serverPeakRssMb).padStart(12)} ${String(r.treeSize).padStart(8)}`,
+    );
+  }
+  console.log(`ceiling: ed25519 verify ${hw.ed25519VerifyPerSecond}/s, sha256 ${hw.sha256PerSecond}/s per core`);
+  for (const r of results) {
+    console.log(JSON.stringify({ ...r, ceiling: hw, ratioToVerifyCeiling: Math.round((r.appendsPerSecond / hw.ed25519VerifyPerSecond) * 1000) / 1000 }));
+  }
+}
+
+await main();
