@@ -9,7 +9,29 @@ export type LedgerErrorCode =
   | SignatureErrorCode
   | "inconsistent"
   | "policy"
+  | RuleCode
   | "http";
+
+/** Why a record may not be appended (server) or has no effect (replay). */
+export type RuleCode =
+  | "invalid_record"
+  | "unknown_key"
+  | "bad_signature"
+  | "no_proof_of_possession"
+  | "not_authorized"
+  | "threshold_not_met"
+  | "key_exists"
+  | "key_revoked"
+  | "invalid_policy"
+  | "release_exists"
+  | "release_revoked"
+  | "unknown_release"
+  | "artifact_mismatch"
+  | "bad_approval"
+  | "duplicate_approver"
+  | "decision_mismatch"
+  | "break_glass_unavailable"
+  | "break_glass_refused";
 
 export type FormatErrorCode =
   | "bad_base64"
@@ -87,6 +109,14 @@ export class InconsistencyError extends LedgerError {
     this.note1 = note1;
     this.note2 = note2;
     this.proof = proof;
+  }
+}
+
+/** A record that breaks a ledger rule (DESIGN "Records"); see docs/records.md. */
+export class RuleError extends LedgerError {
+  declare readonly code: RuleCode;
+  constructor(code: RuleCode, message: string) {
+    super(code, message);
   }
 }
 

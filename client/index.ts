@@ -9,3 +9,5 @@ export * from "./ed25519.js";
 export * from "./note.js";
 export * from "./checkpoint.js";
 export * from "./entry.js";
+export * from "./record-shape.js";
+export * from "./replay.js";

@@ -43,18 +43,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  await db.schema
-    .createTable("namespace_keys")
-    .addColumn("id", "serial", (c) => c.primaryKey())
-    .addColumn("namespace", "text", (c) => c.notNull())
-    .addColumn("key_id", "text", (c) => c.notNull())
-    .addColumn("public_key", "bytea", (c) => c.notNull().check(sql`length(public_key) = 32`))
-    .addColumn("role", "text", (c) => c.notNull())
-    .addColumn("registered_at", "int8", (c) => c.notNull())
-    .addColumn("revoked_at", "int8")
-    .execute();
-  await db.schema.createIndex("namespace_keys_lookup").unique().on("namespace_keys").columns(["namespace", "key_id"]).execute();
-
   // Append-only: the log's history is never updated, deleted or truncated.
   await sql`
     create function ledger_append_only() returns trigger language plpgsql as $$

@@ -1,7 +1,9 @@
 /** Every migration, by its timestamped name. Names are never changed once released. */
 import type { Migration } from "kysely";
 import * as log from "./2026-11-23T0800-log.js";
+import * as writerTokens from "./2026-11-23T0900-writer-tokens.js";
 
 export const migrations: Record<string, Migration> = {
   "2026-11-23T0800-log": log,
+  "2026-11-23T0900-writer-tokens": writerTokens,
 };

@@ -37,15 +37,15 @@ export interface LogMetaTable {
   created_at: ColumnType<Date, never, never>;
 }
 
-/** Derived state: the keys each namespace has registered (rebuilt by replay). */
-export interface NamespaceKeysTable {
-  namespace: Immutable<string>;
-  key_id: Immutable<string>;
-  public_key: Immutable<Uint8Array>;
-  role: Immutable<string>;
-  registered_at: Int8;
-  revoked_at: ColumnType<bigint | null, bigint | null, bigint | null>;
+export interface WriterTokensTable {
   id: Generated<number>;
+  name: string;
+  /** Lowercase hex SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  /** Namespace patterns, space-separated (`npm:*`, `npm:@swc`). */
+  namespaces: string;
+  created_at: ColumnType<Date, never, never>;
+  revoked_at: ColumnType<Date | null, never, Date>;
 }
 
 export interface Database {
@@ -53,5 +53,5 @@ export interface Database {
   tree_nodes: TreeNodesTable;
   checkpoints: CheckpointsTable;
   log_meta: LogMetaTable;
-  namespace_keys: NamespaceKeysTable;
+  writer_tokens: WriterTokensTable;
 }

@@ -1,5 +1,8 @@
 /** createApp wires routes to their dependencies; it does no I/O at import or creation. */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import type { Writer } from "./auth.js";
+import type { NamespaceCache } from "./state/namespaces.js";
+import { stateRoutes } from "./routes/state.js";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors.js";
 import type { Sequencer } from "./log/sequencer.js";
@@ -9,6 +12,8 @@ import type { Store } from "./store/store.js";
 
 export interface AppDeps {
   store: Store;
+  namespaces: NamespaceCache;
+  requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>;
   sequencer: Sequencer;
   origin: string;
   verifierKey: string;
@@ -45,6 +50,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route("/", readRoutes(deps));
   app.route("/v1/records", recordRoutes(deps));
+  app.route("/v1", stateRoutes(deps));
   return app;
 }
 

@@ -1,3 +1,5 @@
+import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
+
 /**
  * Configuration from the environment (each also a `ledger serve` flag),
  * checked all at once: a bad value stops start-up with every problem named.
@@ -13,6 +15,18 @@ export interface Config {
   readonly batchMaxAgeMs: number;
   readonly maxPending: number;
   readonly maxBodyBytes: number;
+  /** Break-glass core keys; undefined = break-glass records are refused. */
+  readonly coreKeys: CoreKeys | undefined;
+  /** Writers configured in the environment (the CLI stores others in the database). */
+  readonly writerTokens: readonly EnvWriter[];
+  /** Appends per second per writer token (burst: one second's worth). */
+  readonly writerRate: number;
+}
+
+export interface EnvWriter {
+  name: string;
+  token: string;
+  namespaces: string[];
 }
 
 export const DEFAULT_ORIGIN = "localhost/ledger";
@@ -27,7 +41,24 @@ export class ConfigError extends Error {
 }
 
 /** Names a later version will accept; refused now rather than silently ignored. */
-const NOT_YET = ["LEDGER_CORE_KEYS", "LEDGER_WITNESSES", "LEDGER_WRITER_TOKENS"];
+const NOT_YET = ["LEDGER_WITNESSES"];
+
+export const NAMESPACE_PATTERN_RE = /^[a-z0-9*][a-z0-9*-]{0,31}:[A-Za-z0-9@._/*-]{1,200}$|^\*$/;
+
+/** `name:token:pattern[ pattern…]`, writers separated by commas. Patterns may use `*`. */
+export function parseWriterTokens(s: string): EnvWriter[] {
+  return s
+    .split(",")
+    .map((w) => w.trim())
+    .filter(Boolean)
+    .map((w) => {
+      const m = /^([A-Za-z0-9._-]{1,100}):([A-Za-z0-9._~+/=-]{16,256}):(.+)$/.exec(w);
+      if (!m) throw new Error("each writer must be name:token:namespacePattern (token of 16+ characters)");
+      const namespaces = m[3]!.split(/[\s|]+/).filter(Boolean);
+      for (const p of namespaces) if (!NAMESPACE_PATTERN_RE.test(p)) throw new Error(`bad namespace pattern ${JSON.stringify(p)}`);
+      return { name: m[1]!, token: m[2]!, namespaces };
+    });
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const problems: string[] = [];
@@ -54,6 +85,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`LEDGER_ORIGIN=${JSON.stringify(origin)}: must be a key name without spaces or '+', at most 255 characters`);
   }
   for (const name of NOT_YET) if (env[name]) problems.push(`${name}: not supported by this version of the ledger`);
+  const writerRate = int("LEDGER_WRITER_RATE", 5000, 1, 1_000_000);
+
+  let coreKeys: CoreKeys | undefined;
+  if (env.LEDGER_CORE_KEYS) {
+    try {
+      coreKeys = parseCoreKeys(env.LEDGER_CORE_KEYS);
+    } catch (e) {
+      problems.push(`LEDGER_CORE_KEYS: ${(e as Error).message}`);
+    }
+  }
+  let writerTokens: EnvWriter[] = [];
+  if (env.LEDGER_WRITER_TOKENS) {
+    try {
+      writerTokens = parseWriterTokens(env.LEDGER_WRITER_TOKENS);
+    } catch (e) {
+      problems.push(`LEDGER_WRITER_TOKENS: ${(e as Error).message}`); // never echo the value: it holds secrets
+    }
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -67,5 +116,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     batchMaxAgeMs,
     maxPending,
     maxBodyBytes,
+    coreKeys,
+    writerTokens: Object.freeze(writerTokens),
+    writerRate,
   });
 }

@@ -1,3 +1,5 @@
+import type { RuleCode } from "../client/errors.js";
+
 /**
  * Server errors: handlers throw ApiError with a stable code; one table maps
  * codes to HTTP statuses and one onError handler writes `{error: {code, message}}`.
@@ -12,11 +14,24 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   key_exists: 409,
+  key_revoked: 409,
+  release_exists: 409,
+  release_revoked: 409,
+  artifact_mismatch: 409,
   too_large: 413,
   unsupported_media_type: 415,
   unknown_key: 422,
   bad_signature: 422,
   no_proof_of_possession: 422,
+  not_authorized: 422,
+  threshold_not_met: 422,
+  invalid_policy: 422,
+  unknown_release: 422,
+  bad_approval: 422,
+  duplicate_approver: 422,
+  decision_mismatch: 422,
+  break_glass_unavailable: 422,
+  break_glass_refused: 422,
   rate_limited: 429,
   internal: 500,
   overloaded: 503,
@@ -25,6 +40,10 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+// Every rule of the state machine has an HTTP status: this fails to compile otherwise.
+const everyRuleHasAStatus: RuleCode extends ErrorCode ? true : never = true;
+void everyRuleHasAStatus;
 
 export class ApiError extends Error {
   readonly code: ErrorCode;

@@ -5,7 +5,9 @@ import type { Hono } from "hono";
 import { createApp } from "./app.js";
 import { DEFAULT_ORIGIN, type Config } from "./config.js";
 import { InvariantError } from "./errors.js";
-import { createKeyRules } from "./log/rules.js";
+import { createRecordRules } from "./log/rules.js";
+import { createWriterAuth } from "./auth.js";
+import { NamespaceCache } from "./state/namespaces.js";
 import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
 import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
@@ -64,7 +66,9 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     if (meta.origin !== origin || meta.verifierKey !== signer.verifierKey) {
       throw new StartupError(`the database holds log ${meta.verifierKey}, not ${signer.verifierKey}: refusing to continue another log's tree with this key`);
     }
-    const deps: SequenceDeps = { store, signer, origin, now: opts.now ?? (() => new Date()), rules: createKeyRules };
+    // The server applies break-glass records (validated against the core keys); clients choose.
+    const namespaces = new NamespaceCache({ breakGlass: "accept", coreKeys: config.coreKeys });
+    const deps: SequenceDeps = { store, signer, origin, now: opts.now ?? (() => new Date()), rules: createRecordRules(namespaces) };
     const head = await initLog(deps);
     const sequencer = new Sequencer(deps, {
       batchMaxSize: config.batchMaxSize,
@@ -74,7 +78,8 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       onBatchError: (e) => log(`ledger: batch failed and was rolled back: ${(e as Error).message}`),
     });
     sequencer.latest = head;
-    const app = createApp({ store, sequencer, origin, verifierKey: signer.verifierKey, maxBodyBytes: config.maxBodyBytes });
+    const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate });
+    const app = createApp({ store, namespaces, requireWriter, sequencer, origin, verifierKey: signer.verifierKey, maxBodyBytes: config.maxBodyBytes });
     return {
       app,
       store,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseSignerKey, formatVerifierKey, SIG_TYPE_ED25519 } from "../client/note.js";
 import * as api from "../schema/api.js";
-import { fetchCheckpoint, getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { fetchCheckpoint, getJson, postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
 import { runLedger, startServer } from "./helpers/process.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
 import { STORES } from "./helpers/stores.js";
@@ -74,7 +74,7 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
   it("serves, appends, stops cleanly and restarts on the same data with the same key", async () => {
     const loc = await fixture.create();
     const dataDir = tempDir();
-    const env = { LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl ?? "", LEDGER_ORIGIN: "" };
+    const env = { LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl ?? "", LEDGER_ORIGIN: "", LEDGER_WRITER_TOKENS: TEST_WRITERS };
     try {
       let server = await startServer(env);
       let fetch: Fetch = (p, init) => globalThis.fetch(server.url + p, init);
@@ -83,7 +83,7 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
       expect(statSync(join(dataDir, "log.key")).mode & 0o777).toBe(0o600);
       expect(server.stderr()).toContain(info.verifierKey);
       const k = testKey(20);
-      expect((await postRecord(fetch, registerKey("npm:cli", k))).status).toBe(201);
+      expect((await postRecord(fetch, registerKey("npm:cli", k, "publish"))).status).toBe(201);
       expect((await postRecord(fetch, signRelease("npm:cli", k, "p", "1.0.0"), "?wait=checkpoint")).status).toBe(201);
       if (fixture.kind === "pglite") {
         // A second server on the same PGlite data dir is refused.

@@ -16,7 +16,7 @@ import { openNote, createVerifier } from "../client/note.js";
 import * as api from "../schema/api.js";
 import { loadConfig } from "../server/config.js";
 import { createLedger, type Ledger } from "../server/ledger.js";
-import { fetchCheckpoint, getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { fetchCheckpoint, getJson, postRecord, TEST_TOKEN, TEST_WRITERS, type Fetch } from "./helpers/http.js";
 import { registerKey, signRecord, signRelease, testKey } from "./helpers/records.js";
 import { STORES, type StoreLocation } from "./helpers/stores.js";
 
@@ -33,7 +33,7 @@ describe.each(STORES)("end to end over HTTP: $kind", (fixture) => {
   const owner = testKey(10);
 
   const start = async () => {
-    const config = loadConfig({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl, LEDGER_ORIGIN: "e2e.example/log", BATCH_MAX_AGE_MS: "5", BATCH_MAX_SIZE: "64" });
+    const config = loadConfig({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl, LEDGER_ORIGIN: "e2e.example/log", BATCH_MAX_AGE_MS: "5", BATCH_MAX_SIZE: "64", LEDGER_WRITER_TOKENS: `${TEST_WRITERS},scoped:scoped-token-0123456789abcdef:npm:@e2e-other` });
     ledger = await createLedger(config, { log: () => {} });
     fetch = async (path, init) => ledger.app.request(path, init);
   };
@@ -60,7 +60,7 @@ describe.each(STORES)("end to end over HTTP: $kind", (fixture) => {
   });
 
   it("appends hundreds of records concurrently, each acknowledged once durable", async () => {
-    const reg = await postRecord(fetch, registerKey(ns, owner), "?wait=checkpoint");
+    const reg = await postRecord(fetch, registerKey(ns, owner, "publish"), "?wait=checkpoint");
     expect(reg.status).toBe(201);
     acknowledged.set(reg.body.leafHash, BigInt(reg.body.index));
     const records = Array.from({ length: 400 }, (_, i) => signRelease(ns, owner, `pkg${i % 7}`, `1.${i}.0`));
@@ -169,7 +169,10 @@ describe.each(STORES)("end to end over HTTP: $kind", (fixture) => {
       ["same key twice", () => ({ ...good(), signatures: [good().signatures[0], good().signatures[0]] }), 400, "invalid_record"],
       ["register without proof of possession", () => signRecord({ type: "key.register", namespace: ns, statement: { publicKey: other.publicKeyB64, role: "publish" } }, owner), 422, "no_proof_of_possession"],
       ["register with a key that is not 32 bytes", () => signRecord({ type: "key.register", namespace: ns, statement: { publicKey: encodeBase64(new Uint8Array(31)), role: "publish" } }, owner), 400, "invalid_record"],
-      ["register an existing key", () => registerKey(ns, owner, "publish"), 409, "key_exists"],
+      ["register an existing key", () => signRecord({ type: "key.register", namespace: ns, statement: { publicKey: owner.publicKeyB64, role: "publish", label: "again" } }, owner), 409, "key_exists"],
+      ["register a second key without an admin", () => registerKey(ns, other, "publish"), 422, "threshold_not_met"],
+      ["release signed by a key of the wrong role", () => signRecord({ type: "policy.set", namespace: ns, statement: { adminThreshold: 1, groups: [] } }, owner), 422, "threshold_not_met"],
+      ["version already released with other digests", () => signRecord({ type: "release.sign", namespace: ns, statement: { package: "pkg1", version: "1.1.0", artifacts: [{ name: "x.tgz", sha256: "a".repeat(64) }] } }, owner), 409, "release_exists"],
       ["oversized body", () => JSON.stringify({ ...good(), pad: "x".repeat(70_000) }), 413, "too_large"],
     ];
     it.each(cases)("%s", async (_name, make, status, code) => {
@@ -182,8 +185,21 @@ describe.each(STORES)("end to end over HTTP: $kind", (fixture) => {
       expect(after.treeSize).toBe(before.treeSize);
     });
 
+    it("refuses writes without a valid token, out of scope, and nothing is written", async () => {
+      const before = await fetchCheckpoint(fetch, origin, vkey);
+      const none = await postRecord(fetch, good(), "", null);
+      expect([none.status, none.body.error.code]).toEqual([401, "unauthorized"]);
+      expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      const wrong = await postRecord(fetch, good(), "", "not-a-token-of-this-ledger");
+      expect([wrong.status, wrong.body.error.code]).toEqual([401, "unauthorized"]);
+      expect(JSON.stringify(wrong.body)).not.toContain("not-a-token-of-this-ledger");
+      const scoped = await postRecord(fetch, good(), "", "scoped-token-0123456789abcdef");
+      expect([scoped.status, scoped.body.error.code]).toEqual([403, "forbidden"]);
+      expect((await fetchCheckpoint(fetch, origin, vkey)).treeSize).toBe(before.treeSize);
+    });
+
     it("refuses non-JSON content types and bad wait values", async () => {
-      const r = await fetch("/v1/records", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify(good()) });
+      const r = await fetch("/v1/records", { method: "POST", headers: { "content-type": "text/plain", authorization: `Bearer ${TEST_TOKEN}` }, body: JSON.stringify(good()) });
       expect(r.status).toBe(415);
       expect((await postRecord(fetch, good(), "?wait=forever")).body.error.code).toBe("invalid_parameter");
     });

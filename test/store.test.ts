@@ -13,13 +13,14 @@ import { rootFromLeafHashes } from "../client/merkle-tree.js";
 import { ed25519RandomSeed } from "../client/ed25519.js";
 import { formatSignerKey } from "../client/note.js";
 import { recordHash } from "../client/entry.js";
-import { createKeyRules } from "../server/log/rules.js";
+import { createRecordRules } from "../server/log/rules.js";
+import { NamespaceCache } from "../server/state/namespaces.js";
 import { initLog, sequenceBatch, type SequenceDeps } from "../server/log/sequence.js";
 import { Sequencer } from "../server/log/sequencer.js";
 import { createLogSigner } from "../server/log/signer.js";
 import type { KyselyStore } from "../server/store/kysely-store.js";
 import { STORES, type StoreLocation } from "./helpers/stores.js";
-import { registerKey, signRelease, testKey } from "./helpers/records.js";
+import { registerKey, signRecord, signRelease, testKey } from "./helpers/records.js";
 
 const ORIGIN = "store.test/log";
 const signer = createLogSigner(formatSignerKey(ORIGIN, ed25519RandomSeed()));
@@ -32,7 +33,7 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
   beforeAll(async () => {
     loc = await fixture.create();
     store = await loc.open();
-    deps = { store, signer, origin: ORIGIN, now: () => new Date("2026-11-23T00:00:00.000Z"), rules: createKeyRules };
+    deps = { store, signer, origin: ORIGIN, now: () => new Date("2026-11-23T00:00:00.000Z"), rules: createRecordRules(new NamespaceCache({ breakGlass: "accept" })) };
     await store.initMeta({ origin: ORIGIN, verifierKey: signer.verifierKey });
   });
   afterAll(async () => {
@@ -61,7 +62,7 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
   it("sequences a batch: contiguous indices, hash chain, nodes that give the signed root", async () => {
     const ns = "npm:store-a";
     const k = testKey(1);
-    const batch = [registerKey(ns, k), signRelease(ns, k, "a", "1.0.0"), signRelease(ns, k, "a", "1.0.1")];
+    const batch = [registerKey(ns, k, "publish"), signRelease(ns, k, "a", "1.0.0"), signRelease(ns, k, "a", "1.0.1")];
     const { outcomes, checkpoint } = await sequenceBatch(deps, batch.map((record) => ({ record, recordHash: recordHash(record) })));
     expect(outcomes.map((o) => o.ok && o.index)).toEqual([0n, 1n, 2n]);
     expect(checkpoint.treeSize).toBe(3n);
@@ -70,7 +71,9 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
     expect(bytesEqual(rootFromLeafHashes(entries.map((e) => e.leafHash)), checkpoint.rootHash)).toBe(true);
     expect(bytesEqual(parseEntry(entries[1]!.entry).prev, entries[0]!.leafHash)).toBe(true);
     expect(await store.findLeafHash(entries[2]!.leafHash)).toBe(2n);
-    expect((await store.findKey(ns, k.keyId))?.registeredAt).toBe(0n);
+    const entriesOfNs = await store.namespaceEntries(ns, -1n);
+    expect(entriesOfNs.map((e) => e.index)).toEqual([0n, 1n, 2n]);
+    expect(await store.namespaceEntries(ns, 1n)).toHaveLength(1);
   });
 
   it("answers duplicates with the original index and writes nothing", async () => {
@@ -84,8 +87,8 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
 
   it("refuses a record the rules refuse, and commits the rest of the batch", async () => {
     const ns = "npm:store-a";
-    const again = registerKey(ns, testKey(1));
-    const again2 = { ...again, statement: { ...again.statement, label: "x" } } as typeof again;
+    const k = testKey(1);
+    const again2 = signRecord({ type: "key.register", namespace: ns, statement: { publicKey: k.publicKeyB64, role: "publish", label: "again" } }, k);
     const ok = signRelease(ns, testKey(1), "a", "2.0.0");
     const { outcomes } = await sequenceBatch(deps, [again2, ok].map((record) => ({ record, recordHash: recordHash(record) })));
     expect(outcomes[0]).toMatchObject({ ok: false });
@@ -104,7 +107,7 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
     const seq = new Sequencer(deps, { batchMaxSize: 37, batchMaxAgeMs: 5, maxPending: 10_000, onFatal: () => {} });
     const ns = "npm:store-b";
     const k = testKey(2);
-    await seq.submit({ record: registerKey(ns, k), recordHash: recordHash(registerKey(ns, k)) });
+    await seq.submit({ record: registerKey(ns, k, "publish"), recordHash: recordHash(registerKey(ns, k, "publish")) });
     const records = Array.from({ length: 300 }, (_, i) => signRelease(ns, k, "b", `1.0.${i}`));
     const results = await Promise.all(records.map((record) => seq.submit({ record, recordHash: recordHash(record) })));
     await seq.close();
@@ -126,7 +129,7 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
       const deps2: SequenceDeps = { ...deps, store: other };
       const ns = "npm:store-c";
       const k = testKey(3);
-      await sequenceBatch(deps, [{ record: registerKey(ns, k), recordHash: recordHash(registerKey(ns, k)) }]);
+      await sequenceBatch(deps, [{ record: registerKey(ns, k, "publish"), recordHash: recordHash(registerKey(ns, k, "publish")) }]);
       const mk = (v: string) => {
         const record = signRelease(ns, k, "c", v);
         return { record, recordHash: recordHash(record) };

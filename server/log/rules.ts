@@ -1,30 +1,52 @@
 /**
- * Record rules applied at sequencing time. For now: a key is registered at
- * most once per namespace, and registrations populate the key table that
- * signature checks resolve key IDs from. Authorization rules build on this.
+ * Record rules at sequencing time: the client's state machine (client/replay.ts)
+ * applied in log order, so the server refuses exactly what clients would
+ * ignore. Signatures already verified on the request path are not verified again.
  */
-import { parseBase64 } from "../../client/bytes.js";
-import { keyIdOf } from "../../client/entry.js";
+import { encodeBase64, encodeHex } from "../../client/bytes.js";
+import { RuleError } from "../../client/errors.js";
+import { applyRecord, type NamespaceState } from "../../client/replay.js";
 import type { LedgerRecord } from "../../schema/records.js";
+import { ed25519VerifyNode } from "../crypto.js";
 import { ApiError } from "../errors.js";
-import type { NamespaceKey, SequencerTx } from "../store/store.js";
+import type { NamespaceCache } from "../state/namespaces.js";
+import type { SequencerTx } from "../store/store.js";
 import type { BatchRules } from "./sequence.js";
 
-export function createKeyRules(): BatchRules {
-  const added = new Map<string, NamespaceKey>();
-  return {
-    async check(tx: SequencerTx, record: LedgerRecord, index: bigint) {
-      if (record.type !== "key.register") return;
-      const publicKey = parseBase64(record.statement.publicKey);
-      const keyId = keyIdOf(publicKey);
-      const k = `${record.namespace} ${keyId}`;
-      if (added.has(k) || (await tx.findKey(record.namespace, keyId))) {
-        throw new ApiError("key_exists", `key ${keyId} is already registered in ${record.namespace}`);
-      }
-      added.set(k, { namespace: record.namespace, keyId, publicKey, role: record.statement.role, registeredAt: index, revokedAt: null });
-    },
-    async commit(tx: SequencerTx) {
-      await tx.insertKeys([...added.values()]);
-    },
+/** "<hex public key>:<base64 signature>" pairs that verified over the record's message. */
+export type VerifiedSignatures = Set<string>;
+
+export function verifiedKey(publicKey: Uint8Array, sig: Uint8Array): string {
+  return `${encodeHex(publicKey)}:${encodeBase64(sig)}`;
+}
+
+export function ruleToApiError(e: RuleError): ApiError {
+  return new ApiError(e.code, e.message);
+}
+
+export function createRecordRules(cache: NamespaceCache): () => BatchRules {
+  return () => {
+    const states = new Map<string, NamespaceState>();
+    return {
+      async check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: VerifiedSignatures) {
+        let ns = states.get(record.namespace);
+        if (!ns) {
+          // Once per batch and namespace: catch up with what other sequencers committed.
+          ns = await cache.fresh(record.namespace, tx);
+          states.set(record.namespace, ns);
+        }
+        const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, sig)) || ed25519VerifyNode(pub, msg, sig);
+        try {
+          applyRecord(ns, record, index, { ...cache.opts, verify });
+        } catch (e) {
+          if (e instanceof RuleError) throw ruleToApiError(e);
+          throw e;
+        }
+      },
+      async commit() {},
+      rollback() {
+        cache.evict(states.keys());
+      },
+    };
   };
 }

@@ -16,6 +16,8 @@ import type { LogSigner } from "./signer.js";
 export interface PendingRecord {
   record: LedgerRecord;
   recordHash: Uint8Array;
+  /** Signatures the request path already verified (see rules.ts). */
+  verified?: Set<string>;
 }
 
 export type SequenceOutcome =
@@ -25,9 +27,11 @@ export type SequenceOutcome =
 /** State rules applied in log order while sequencing (see server/log/rules.ts). */
 export interface BatchRules {
   /** Throws ApiError when `record` may not be appended at `index` given all before it. */
-  check(tx: SequencerTx, record: LedgerRecord, index: bigint): Promise<void>;
+  check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: Set<string>): Promise<void>;
   /** Writes the state changes of the records that passed `check`. */
   commit(tx: SequencerTx): Promise<void>;
+  /** The transaction rolled back: forget in-memory changes of this batch. */
+  rollback(): void;
 }
 
 export interface SequenceDeps {
@@ -45,6 +49,16 @@ export interface SequenceResult {
 }
 
 export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]): Promise<SequenceResult> {
+  const rules = deps.rules();
+  try {
+    return await commitBatch(deps, rules, batch);
+  } catch (e) {
+    rules.rollback();
+    throw e;
+  }
+}
+
+async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: PendingRecord[]): Promise<SequenceResult> {
   return deps.store.sequence(async (tx) => {
     // One sequencer at a time, across processes. Nothing written yet: a crash
     // anywhere before COMMIT leaves the log exactly as it was.
@@ -60,7 +74,6 @@ export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]):
     let prev = size === 0n ? ZERO_HASH : (await tx.readNodes([{ level: 0, index: size - 1n }])).get(`0/${size - 1n}`)!;
 
     const existing = await tx.findRecords(batch.map((p) => p.recordHash));
-    const rules = deps.rules();
     const time = deps.now().toISOString();
     const outcomes: SequenceOutcome[] = [];
     const entries: NewEntry[] = [];
@@ -76,7 +89,7 @@ export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]):
       }
       const index = range.size;
       try {
-        await rules.check(tx, p.record, index);
+        await rules.check(tx, p.record, index, p.verified);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         outcomes.push({ ok: false, error: e });

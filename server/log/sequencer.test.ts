@@ -20,12 +20,13 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}): Promise<Ledger> {
   dir = mkdtempSync(join(tmpdir(), "ledger-seq-"));
-  ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, ...env }), { log: () => {} });
+  ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, LEDGER_WRITER_TOKENS: `test:${TOKEN}:*`, ...env }), { log: () => {} });
   return ledger;
 }
 
+const TOKEN = "sequencer-test-token-0123456789";
 const post = (l: Ledger, body: unknown) =>
-  l.app.request("/v1/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  l.app.request("/v1/records", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
 
 describe("sequencer", () => {
   it("pushes back with 503 and Retry-After when the pool is full, and writes nothing for it", async () => {
@@ -63,7 +64,7 @@ describe("sequencer", () => {
   ])("stops signing on %s: 503 not_signing, /healthz fails with the reason", async (_name, withNode) => {
     const l = await start({ BATCH_MAX_AGE_MS: "1" });
     const k = testKey(33);
-    expect((await post(l, registerKey("npm:inv", k))).status).toBe(201);
+    expect((await post(l, registerKey("npm:inv", k, "publish"))).status).toBe(201);
     // Corrupt the stored state behind the sequencer's back (the append-only
     // triggers allow INSERT): a checkpoint that stored nodes cannot back.
     await l.store.sequence(async (tx) => {
@@ -83,7 +84,7 @@ describe("sequencer", () => {
   it("sequences records identical within one batch once", async () => {
     const l = await start();
     const r = registerKey("npm:dup", testKey(34));
-    const deps = { store: l.store, signer: l.signer, origin: l.origin, now: () => new Date(), rules: () => ({ check: async () => {}, commit: async () => {} }) };
+    const deps = { store: l.store, signer: l.signer, origin: l.origin, now: () => new Date(), rules: () => ({ check: async () => {}, commit: async () => {}, rollback: () => {} }) };
     const { outcomes } = await sequenceBatch(deps, [r, r].map((record) => ({ record, recordHash: recordHash(record) })));
     expect(outcomes).toMatchObject([{ ok: true, index: 0n, duplicate: false }, { ok: true, index: 0n, duplicate: true }]);
   });

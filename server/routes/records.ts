@@ -1,17 +1,24 @@
 /** POST /v1/records: validate, verify signatures, pool for sequencing, answer when durable. */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { checkScope, type Writer } from "../auth.js";
 import { bodyLimit } from "hono/body-limit";
 import { encodeBase64, parseBase64 } from "../../client/bytes.js";
 import { keyIdOf, recordHash, recordSigningMessage, formatEntry, ZERO_HASH } from "../../client/entry.js";
 import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
+import { RuleError } from "../../client/errors.js";
+import { verifySignatures } from "../../client/replay.js";
 import { ApiError } from "../errors.js";
+import { ruleToApiError, verifiedKey, type VerifiedSignatures } from "../log/rules.js";
+import type { NamespaceCache } from "../state/namespaces.js";
 import { formatTlogProof, inclusionProof } from "../log/proofs.js";
 import type { Sequencer } from "../log/sequencer.js";
 import type { StoreReader } from "../store/store.js";
 
 export interface RecordDeps {
   store: StoreReader;
+  namespaces: NamespaceCache;
+  requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>;
   sequencer: Sequencer;
   maxBodyBytes: number;
 }
@@ -41,12 +48,12 @@ export function parseRecordBody(text: string): LedgerRecord {
 }
 
 /**
- * Every signature must verify with the public key its keyId names: the key
- * being registered (proof of possession), or a key registered in the
- * record's own namespace. keyId is the hash of the key, so it never changes.
+ * Request-path check of every signature with the key its keyId names (the
+ * key being registered, a key of the namespace, or a core key for
+ * break-glass), with node:crypto. The sequencer re-applies every rule in log
+ * order and skips re-verifying the pairs returned here.
  */
-export async function verifyRecordSignatures(store: StoreReader, record: LedgerRecord): Promise<void> {
-  const message = recordSigningMessage(record);
+export async function verifyRequestSignatures(cache: NamespaceCache, store: StoreReader, record: LedgerRecord): Promise<VerifiedSignatures> {
   if (record.type === "key.register") {
     const own = parseBase64(record.statement.publicKey);
     if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
@@ -54,28 +61,27 @@ export async function verifyRecordSignatures(store: StoreReader, record: LedgerR
       throw new ApiError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
     }
   }
-  const seen = new Set<string>();
-  for (const s of record.signatures) {
-    if (seen.has(s.keyId)) throw new ApiError("invalid_record", `signatures: key ${s.keyId} signs twice`);
-    seen.add(s.keyId);
-    let publicKey: Uint8Array | undefined;
-    if (record.type === "key.register") {
-      const own = parseBase64(record.statement.publicKey);
-      if (keyIdOf(own) === s.keyId) publicKey = own;
-    }
-    publicKey ??= (await store.findKey(record.namespace, s.keyId))?.publicKey;
-    if (!publicKey) throw new ApiError("unknown_key", `key ${s.keyId} is not registered in ${record.namespace}`);
-    const sig = parseBase64(s.sig);
-    if (sig.length !== 64 || !ed25519VerifyNode(publicKey, message, sig)) {
-      throw new ApiError("bad_signature", `signature by key ${s.keyId} does not verify`);
-    }
+  const ns = await cache.fresh(record.namespace, store);
+  const verified: VerifiedSignatures = new Set();
+  const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => {
+    const ok = ed25519VerifyNode(pub, msg, sig);
+    if (ok) verified.add(verifiedKey(pub, sig));
+    return ok;
+  };
+  try {
+    verifySignatures(ns, record, { ...cache.opts, verify });
+  } catch (e) {
+    if (e instanceof RuleError) throw ruleToApiError(e);
+    throw e;
   }
+  return verified;
 }
 
-export function recordRoutes(deps: RecordDeps): Hono {
-  const app = new Hono();
+export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writer } }> {
+  const app = new Hono<{ Variables: { writer: Writer } }>();
   app.post(
     "/",
+    deps.requireWriter,
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: () => {
@@ -90,8 +96,9 @@ export function recordRoutes(deps: RecordDeps): Hono {
         throw new ApiError("unsupported_media_type", "records are sent as application/json");
       }
       const record = parseRecordBody(await c.req.text());
-      await verifyRecordSignatures(deps.store, record);
-      const r = await deps.sequencer.submit({ record, recordHash: recordHash(record) });
+      checkScope(c.get("writer"), record.namespace);
+      const verified = await verifyRequestSignatures(deps.namespaces, deps.store, record);
+      const r = await deps.sequencer.submit({ record, recordHash: recordHash(record), verified });
       const body: Record<string, unknown> = { index: r.index.toString(), leafHash: encodeBase64(r.leafHash) };
       if (wait === "checkpoint") {
         const proof = await inclusionProof(deps.store, r.index, r.checkpoint.treeSize);

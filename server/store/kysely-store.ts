@@ -8,7 +8,6 @@ import { createPgliteDb, createPostgresDb, parseInt8 } from "./dialect.js";
 import {
   MissingNodeError,
   type LogMeta,
-  type NamespaceKey,
   type NewEntry,
   type SequencerTx,
   type Store,
@@ -17,6 +16,7 @@ import {
   type StoredCheckpoint,
   type StoredEntry,
   type StoredNode,
+  type WriterToken,
 } from "./store.js";
 
 /** Arbitrary constant naming the sequencer's advisory lock ("LEDG"). */
@@ -58,24 +58,25 @@ function reader(db: Db): StoreReader {
       for (const r of rows) out.set(encodeHex(bytes(r.record_hash)), { index: parseInt8(r.idx), leafHash: bytes(r.leaf_hash) });
       return out;
     },
-    async findKey(namespace: string, keyId: string) {
-      const r = await db.selectFrom("namespace_keys").selectAll().where("namespace", "=", namespace).where("key_id", "=", keyId).executeTakeFirst();
-      return (
-        r && {
-          namespace: r.namespace,
-          keyId: r.key_id,
-          publicKey: bytes(r.public_key),
-          role: r.role,
-          registeredAt: parseInt8(r.registered_at),
-          revokedAt: r.revoked_at === null ? null : parseInt8(r.revoked_at),
-        }
-      );
+    async namespaceEntries(namespace: string, afterIndex: bigint) {
+      const rows = await db
+        .selectFrom("entries")
+        .select(["idx", "leaf_hash", "entry"])
+        .where("namespace", "=", namespace)
+        .where("idx", ">", afterIndex)
+        .orderBy("idx")
+        .execute();
+      return rows.map(toEntry);
     },
   };
 }
 
 function toCheckpoint(r: { tree_size: bigint; root_hash: Uint8Array; note: string }): StoredCheckpoint {
   return { treeSize: parseInt8(r.tree_size), rootHash: bytes(r.root_hash), note: r.note };
+}
+
+function toToken(r: { id: number; name: string; token_hash: string; namespaces: string; created_at: Date; revoked_at: Date | null }): WriterToken {
+  return { id: r.id, name: r.name, tokenHash: r.token_hash, namespaces: r.namespaces.split(" ").filter(Boolean), createdAt: r.created_at, revokedAt: r.revoked_at };
 }
 
 function toEntry(r: { idx: bigint; leaf_hash: Uint8Array; entry: Uint8Array }): StoredEntry {
@@ -108,14 +109,6 @@ function sequencerTx(trx: Transaction<Database>): SequencerTx {
     async insertCheckpoint(c: StoredCheckpoint) {
       await trx.insertInto("checkpoints").values({ tree_size: c.treeSize, root_hash: c.rootHash, note: c.note }).execute();
     },
-    async insertKeys(keys: NamespaceKey[]) {
-      await insertChunked(keys, (chunk) =>
-        trx
-          .insertInto("namespace_keys")
-          .values(chunk.map((k) => ({ namespace: k.namespace, key_id: k.keyId, public_key: k.publicKey, role: k.role, registered_at: k.registeredAt, revoked_at: k.revokedAt })))
-          .execute(),
-      );
-    },
   };
 }
 
@@ -139,8 +132,31 @@ export class KyselyStore implements Store {
   findRecords(hashes: Uint8Array[]) {
     return this.#reader.findRecords(hashes);
   }
-  findKey(namespace: string, keyId: string) {
-    return this.#reader.findKey(namespace, keyId);
+  namespaceEntries(namespace: string, afterIndex: bigint) {
+    return this.#reader.namespaceEntries(namespace, afterIndex);
+  }
+
+  async createToken(t: { name: string; tokenHash: string; namespaces: string[] }): Promise<WriterToken> {
+    const r = await this.db
+      .insertInto("writer_tokens")
+      .values({ name: t.name, token_hash: t.tokenHash, namespaces: t.namespaces.join(" ") })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toToken(r);
+  }
+
+  async findToken(tokenHash: string): Promise<WriterToken | undefined> {
+    const r = await this.db.selectFrom("writer_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return r && toToken(r);
+  }
+
+  async listTokens(): Promise<WriterToken[]> {
+    return (await this.db.selectFrom("writer_tokens").selectAll().orderBy("id").execute()).map(toToken);
+  }
+
+  async revokeToken(name: string): Promise<number> {
+    const r = await this.db.updateTable("writer_tokens").set({ revoked_at: new Date() }).where("name", "=", name).where("revoked_at", "is", null).executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async migrate(): Promise<void> {

@@ -47,13 +47,13 @@ export interface StoredNode extends NodeId {
   hash: Uint8Array;
 }
 
-export interface NamespaceKey {
-  namespace: string;
-  keyId: string;
-  publicKey: Uint8Array;
-  role: string;
-  registeredAt: bigint;
-  revokedAt: bigint | null;
+export interface WriterToken {
+  id: number;
+  name: string;
+  tokenHash: string;
+  namespaces: string[];
+  createdAt: Date;
+  revokedAt: Date | null;
 }
 
 /** Reads that both the store and a sequencing transaction offer. */
@@ -64,7 +64,8 @@ export interface StoreReader {
   readNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>>;
   /** Entries already logged with these record hashes, by hex record hash. */
   findRecords(recordHashes: Uint8Array[]): Promise<Map<string, { index: bigint; leafHash: Uint8Array }>>;
-  findKey(namespace: string, keyId: string): Promise<NamespaceKey | undefined>;
+  /** Entries of one namespace with index > afterIndex, in index order (for state replay). */
+  namespaceEntries(namespace: string, afterIndex: bigint): Promise<StoredEntry[]>;
 }
 
 /** A sequencing transaction: MUST call lock() first; all writes commit together. */
@@ -74,7 +75,6 @@ export interface SequencerTx extends StoreReader {
   insertEntries(entries: NewEntry[]): Promise<void>;
   insertNodes(nodes: StoredNode[]): Promise<void>;
   insertCheckpoint(c: StoredCheckpoint): Promise<void>;
-  insertKeys(keys: NamespaceKey[]): Promise<void>;
 }
 
 export interface Store extends StoreReader {
@@ -90,6 +90,12 @@ export interface Store extends StoreReader {
   getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined>;
   /** Runs `fn` in one transaction; rolls back everything if it throws. */
   sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T>;
+  createToken(t: { name: string; tokenHash: string; namespaces: string[] }): Promise<WriterToken>;
+  /** The token with this hash, revoked or not. */
+  findToken(tokenHash: string): Promise<WriterToken | undefined>;
+  listTokens(): Promise<WriterToken[]>;
+  /** Revokes every unrevoked token of that name; returns how many. */
+  revokeToken(name: string): Promise<number>;
   /** Checks the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -14,10 +14,14 @@ export async function getJson<S extends z.ZodType>(fetch: Fetch, path: string, s
   return schema.parse(body);
 }
 
-export async function postRecord(fetch: Fetch, record: unknown, query = ""): Promise<{ status: number; body: any; headers: Headers }> {
+/** The writer token tests configure with LEDGER_WRITER_TOKENS=`test:${TEST_TOKEN}:*`. */
+export const TEST_TOKEN = "test-writer-token-0123456789abcdef";
+export const TEST_WRITERS = `test:${TEST_TOKEN}:*`;
+
+export async function postRecord(fetch: Fetch, record: unknown, query = "", token: string | null = TEST_TOKEN): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`/v1/records${query}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof record === "string" ? record : JSON.stringify(record),
   });
   const body = await res.json();
