@@ -13,10 +13,12 @@ import { encodeBase64 } from "../client/bytes.js";
 import { keyIdOf, recordSigningMessage } from "../client/entry.js";
 import { privateKeyFromSeed } from "../server/crypto.js";
 import { startServer } from "../test/helpers/process.js";
+import { replayBench } from "./replay.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
 const NAMESPACES = 64;
+const TOKEN = "bench-writer-token-0123456789abcdef";
 
 function ceiling() {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
@@ -61,12 +63,12 @@ function pct(sorted: number[], p: number): number {
 
 async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "ledger-bench-"));
-  const server = await startServer({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", LEDGER_ORIGIN: "bench.example/log", LEDGER_MAX_PENDING: "100000" });
+  const server = await startServer({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", LEDGER_ORIGIN: "bench.example/log", LEDGER_MAX_PENDING: "100000", LEDGER_WRITER_TOKENS: `bench:${TOKEN}:*`, LEDGER_WRITER_RATE: "1000000" });
   const url = server.url;
   const keys = makeKeys();
   const post = async (body: unknown, query = "") => {
     const t0 = performance.now();
-    const res = await fetch(`${url}/v1/records${query}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/v1/records${query}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
     await res.arrayBuffer();
     return { status: res.status, ms: performance.now() - t0 };
   };
@@ -155,6 +157,7 @@ async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
 
 async function main() {
   const hw = ceiling();
+  const replay = replayBench();
   const results = [];
   results.push(await runStore("pglite"));
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -178,9 +181,10 @@ async function main() {
       `${r.store.padEnd(9)} ${String(r.appendsPerSecond).padStart(9)} ${String(r.appendLatencyMs.p50).padStart(7)} ${String(r.appendLatencyMs.p99).padStart(7)} ${String(r.checkpointLatencyMs.p99).padStart(12)} ${String(r.readsPerSecond).padStart(8)} ${String(r.serverPeakRssMb).padStart(12)} ${String(r.treeSize).padStart(8)}`,
     );
   }
+  console.log(`replay: ${replay.records} records at ${replay.replayRecordsPerSecond}/s (node:crypto), ${replay.replayNobleRecordsPerSecond}/s (noble), rules alone ${replay.replayRulesOnlyRecordsPerSecond}/s`);
   console.log(`ceiling: ed25519 verify ${hw.ed25519VerifyPerSecond}/s, sha256 ${hw.sha256PerSecond}/s per core`);
   for (const r of results) {
-    console.log(JSON.stringify({ ...r, ceiling: hw, ratioToVerifyCeiling: Math.round((r.appendsPerSecond / hw.ed25519VerifyPerSecond) * 1000) / 1000 }));
+    console.log(JSON.stringify({ ...r, replayRecordsPerSecond: replay.replayRecordsPerSecond, ceiling: hw, ratioToVerifyCeiling: Math.round((r.appendsPerSecond / hw.ed25519VerifyPerSecond) * 1000) / 1000 }));
   }
 }
 

@@ -53,3 +53,43 @@ export const HealthResponse = z.strictObject({
   treeSize: decimal.optional(),
   reason: z.string().optional(),
 });
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const NamespaceResponse = z.strictObject({
+  namespace: z.string(),
+  keys: z.array(
+    z.strictObject({
+      keyId: hex64,
+      publicKey: base64,
+      role: z.enum(["publish", "approve", "admin"]),
+      label: z.string().optional(),
+      registeredAt: decimal,
+      revokedAt: decimal.nullable(),
+      breakGlass: z.boolean(),
+    }),
+  ),
+  policy: z
+    .strictObject({
+      adminThreshold: z.int(),
+      groups: z.array(z.strictObject({ name: z.string(), members: z.array(hex64), threshold: z.int(), excludeRequester: z.boolean() })),
+      index: decimal,
+    })
+    .nullable(),
+  releaseCount: z.int(),
+});
+
+export const ReleaseResponse = z.strictObject({
+  namespace: z.string(),
+  package: z.string(),
+  version: z.string(),
+  artifacts: z.array(z.strictObject({ name: z.string(), sha256: hex64 })),
+  index: decimal,
+  leafHash: hash,
+  signedBy: z.array(hex64),
+  approved: z.boolean(),
+  approvalIndex: decimal.nullable(),
+  revoked: z.boolean(),
+  treeSize: decimal,
+  proof: z.array(hash),
+});

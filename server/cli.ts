@@ -3,7 +3,9 @@ import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519 } from "../client/note.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
-import { createLedger, StartupError } from "./ledger.js";
+import { createLedger, lockDataDir, StartupError } from "./ledger.js";
+import { hashToken, newToken } from "./auth.js";
+import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
 import { openStore } from "./store/kysely-store.js";
 import { join } from "node:path";
@@ -16,6 +18,7 @@ Commands:
   serve      run the log server (PGlite in ./data unless DATABASE_URL is set)
   keygen     write a new Ed25519 log key file (mode 0600) and print its vkey
   migrate    run the database migrations and exit
+  token      create, list or revoke writer tokens of registries
   help       show this help
 
 Run 'ledger <command> --help' for the options of a command.
@@ -32,6 +35,10 @@ Options (each also an environment variable):
                                          or ${DEFAULT_ORIGIN} for a new key)
   --key-file <path>     LEDGER_KEY_FILE  signer key; default <data-dir>/log.key, created
                                          on first start
+Records and writers:
+  LEDGER_CORE_KEYS      break-glass core keys, <threshold>:<base64 key>,<base64 key>…
+  LEDGER_WRITER_TOKENS  writers without the CLI, name:token:pattern[ pattern…][,…]
+  LEDGER_WRITER_RATE    appends per second per writer (5000)
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536)
 `;
@@ -65,6 +72,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return keygenCommand(rest, io);
       case "migrate":
         return await migrateCommand(rest, io);
+      case "token":
+        return await tokenCommand(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -153,4 +162,65 @@ async function migrateCommand(args: string[], io: Out): Promise<number> {
   await store.close();
   io.err(`ledger: migrations applied (${store.kind})\n`);
   return 0;
+}
+
+const TOKEN_HELP = `Usage: ledger token <create|list|revoke> [options]
+
+  create --name <registry> --namespaces <pattern> [--namespaces <pattern>…]
+         prints a new writer token once (only its SHA-256 is stored);
+         patterns are namespaces with * wildcards, e.g. 'npm:*' or 'npm:@swc'
+  list   shows every token's name, namespaces and state (never the token)
+  revoke --name <registry>
+         revokes every token of that name (takes effect within 2 seconds)
+
+The store is the server's: DATABASE_URL, or PGlite in LEDGER_DATA_DIR (./data),
+which a running server holds: stop it first, or set LEDGER_WRITER_TOKENS.
+`;
+
+async function tokenCommand(args: string[], io: Out): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "help") return io.out(TOKEN_HELP), 0;
+  let values;
+  try {
+    values = parseArgs({
+      args: rest,
+      options: { name: { type: "string" }, namespaces: { type: "string", multiple: true }, "database-url": { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return io.out(TOKEN_HELP), 0;
+  if (!["create", "list", "revoke"].includes(sub)) throw new UsageError(`unknown token command ${JSON.stringify(sub)}; see 'ledger token --help'`);
+  const name = values.name;
+  if (sub !== "list" && (!name || !/^[A-Za-z0-9._-]{1,100}$/.test(name))) throw new UsageError("--name <registry> is required (letters, digits, . _ -)");
+  const patterns = (values.namespaces ?? []).flatMap((p) => p.split(/[\s,|]+/)).filter(Boolean);
+  if (sub === "create") {
+    if (patterns.length === 0) throw new UsageError("--namespaces <pattern> is required, e.g. --namespaces 'npm:*'");
+    for (const p of patterns) if (!NAMESPACE_PATTERN_RE.test(p)) throw new UsageError(`bad namespace pattern ${JSON.stringify(p)}`);
+  }
+  const config = loadConfig(envWithFlags(values as Record<string, unknown>));
+  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  try {
+    if (sub === "create") {
+      const token = newToken();
+      await store.createToken({ name: name!, tokenHash: hashToken(token), namespaces: patterns });
+      io.err(`ledger: token for ${name} on ${patterns.join(" ")}; it is shown once, keep it secret\n`);
+      io.out(token + "\n");
+    } else if (sub === "list") {
+      for (const t of await store.listTokens()) {
+        io.out(`${t.name}\t${t.namespaces.join(" ")}\t${t.createdAt.toISOString()}\t${t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : "active"}\n`);
+      }
+    } else {
+      const n = await store.revokeToken(name!);
+      io.err(`ledger: revoked ${n} token(s) of ${name}\n`);
+      if (n === 0) return 1;
+    }
+    return 0;
+  } finally {
+    await store.close();
+    unlock();
+  }
 }

@@ -101,7 +101,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
 }
 
 /** PGlite is single-process: a lock file keeps a second server off the same data dir. */
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, "ledger.lock");
   for (let attempt = 0; attempt < 2; attempt++) {

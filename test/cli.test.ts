@@ -104,3 +104,46 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
     }
   });
 });
+
+describe.each(STORES)("ledger token: $kind", (fixture) => {
+  it("creates a scoped token the server accepts, lists it without the secret, and revokes it", async () => {
+    const loc = await fixture.create();
+    const dataDir = tempDir();
+    const env = { LEDGER_DATA_DIR: dataDir, DATABASE_URL: loc.databaseUrl ?? "", LEDGER_ORIGIN: "", LEDGER_WRITER_TOKENS: "" };
+    try {
+      const created = await runLedger(["token", "create", "--name", "acme-registry", "--namespaces", "npm:@acme*"], env);
+      expect(created.code, created.stderr).toBe(0);
+      const token = created.stdout.trim();
+      expect(token).toMatch(/^ldg_[A-Za-z0-9_-]{43}$/);
+      const list = await runLedger(["token", "list"], env);
+      expect(list.stdout).toMatch(/^acme-registry\tnpm:@acme\*\t\S+\tactive$/m);
+      expect(list.stdout + list.stderr).not.toContain(token);
+
+      let server = await startServer(env);
+      const fetch: Fetch = (p, init) => globalThis.fetch(server.url + p, init);
+      const k = testKey(21);
+      expect((await postRecord(fetch, registerKey("npm:@acme", k, "publish"), "", token)).status).toBe(201);
+      expect((await postRecord(fetch, registerKey("npm:@other", k, "publish"), "", token)).status).toBe(403);
+      expect(await server.stop()).toBe(0);
+
+      const revoked = await runLedger(["token", "revoke", "--name", "acme-registry"], env);
+      expect(revoked.code).toBe(0);
+      expect((await runLedger(["token", "list"], env)).stdout).toMatch(/\trevoked /);
+      server = await startServer(env);
+      const fetch2: Fetch = (p, init) => globalThis.fetch(server.url + p, init);
+      expect((await postRecord(fetch2, signRelease("npm:@acme", k, "p", "1.0.0"), "", token)).status).toBe(401);
+      expect(await server.stop()).toBe(0);
+    } finally {
+      await loc.destroy();
+    }
+  });
+
+  it("refuses bad usage with exit code 2", async () => {
+    const env = { LEDGER_DATA_DIR: tempDir() };
+    expect((await runLedger(["token", "create", "--name", "x"], env)).code).toBe(2);
+    expect((await runLedger(["token", "create", "--namespaces", "npm:*"], env)).code).toBe(2);
+    expect((await runLedger(["token", "create", "--name", "x", "--namespaces", "bad pattern!"], env)).code).toBe(2);
+    expect((await runLedger(["token", "frobnicate"], env)).code).toBe(2);
+    expect((await runLedger(["token", "list", "--bogus"], env)).code).toBe(2);
+  });
+});

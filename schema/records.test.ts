@@ -1,0 +1,65 @@
+/** The server's zod schema and the client's structural check accept exactly the same records. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isRecord } from "../client/record-shape.js";
+import { RecordSchema } from "./records.js";
+
+const hex = fc.constantFrom("a".repeat(64), "0123456789abcdef".repeat(4), "A".repeat(64), "a".repeat(63));
+const b64 = fc.constantFrom("AAAA", "q6yr", "AA==", "!!", "");
+const tok = fc.constantFrom("pkg", "@scope/name", "1.0.0", "has space", "", "x".repeat(300));
+const anyVal = fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: -3, max: 300 }), fc.double(), tok, hex, fc.constant([]), fc.constant({}));
+
+const statements: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  "key.register": fc.record({ publicKey: b64, role: fc.constantFrom("publish", "approve", "admin", "root"), label: fc.option(tok, { nil: undefined }), breakGlass: fc.option(fc.boolean(), { nil: undefined }) }),
+  "key.revoke": fc.record({ keyId: hex, reason: tok }),
+  "policy.set": fc.record({
+    adminThreshold: fc.integer({ min: 0, max: 300 }),
+    groups: fc.array(fc.record({ name: tok, members: fc.array(hex, { maxLength: 3 }), threshold: fc.integer({ min: 0, max: 3 }), excludeRequester: fc.boolean() }), { maxLength: 2 }),
+  }),
+  "release.sign": fc.record({ package: tok, version: tok, artifacts: fc.array(fc.record({ name: tok, sha256: hex }), { maxLength: 2 }) }),
+  "release.revoke": fc.record({ package: tok, version: tok, reason: tok }),
+  "approval.outcome": fc.record({
+    package: tok,
+    version: tok,
+    artifacts: fc.array(fc.record({ name: tok, sha256: hex }), { minLength: 1, maxLength: 2 }),
+    requester: hex,
+    approvals: fc.array(fc.record({ keyId: hex, sig: b64 }), { maxLength: 2 }),
+    decision: fc.constantFrom("approved", "rejected", "maybe"),
+  }),
+};
+
+const record = fc.constantFrom(...Object.keys(statements)).chain((type) =>
+  fc.record({
+    type: fc.constantFrom(type, type, type, "other"),
+    namespace: fc.constantFrom("npm:@swc", "pypi:requests", "no-colon", "NPM:x", "npm:"),
+    statement: statements[type]!,
+    signatures: fc.array(fc.record({ keyId: hex, sig: b64 }), { maxLength: 2 }),
+  }),
+);
+
+/** One random damage: drop a field, replace a value, or add an unknown field. */
+const mutated = fc.tuple(record, fc.nat(), anyVal, fc.nat(3)).map(([r, pick, v, how]) => {
+  const copy = JSON.parse(JSON.stringify(r));
+  const targets = [copy, copy.statement];
+  const t = targets[pick % targets.length];
+  const keys = Object.keys(t);
+  if (how === 0 && keys.length) delete t[keys[pick % keys.length]!];
+  else if (how === 1 && keys.length) t[keys[pick % keys.length]!] = v;
+  else if (how === 2) t.unexpected = v;
+  return copy;
+});
+
+describe("record shape", () => {
+  it("zod and the client agree on random and damaged records", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(record, mutated), (r) => {
+        const z = RecordSchema.safeParse(r).success;
+        expect(isRecord(r)).toBe(z);
+        if (z) accepted++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(20); // the generator also produces valid records
+  });
+});
