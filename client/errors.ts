@@ -112,6 +112,28 @@ export class InconsistencyError extends LedgerError {
   }
 }
 
+/** Which check of a verification failed (release verification, quorum). */
+export type PolicyCheck =
+  | "quorum"
+  | "not_logged"
+  | "artifacts_mismatch"
+  | "not_signed"
+  | "not_approved"
+  | "revoked"
+  | "break_glass"
+  | "hash_chain"
+  | "entry";
+
+/** A verification that is well formed but fails a policy check; `check` says which. */
+export class PolicyError extends LedgerError {
+  declare readonly code: "policy";
+  readonly check: PolicyCheck;
+  constructor(check: PolicyCheck, message: string) {
+    super("policy", message);
+    this.check = check;
+  }
+}
+
 /** A record that breaks a ledger rule (DESIGN "Records"); see docs/records.md. */
 export class RuleError extends LedgerError {
   declare readonly code: RuleCode;

@@ -11,3 +11,6 @@ export * from "./checkpoint.js";
 export * from "./entry.js";
 export * from "./record-shape.js";
 export * from "./replay.js";
+export * from "./quorum.js";
+export * from "./tlog-proof.js";
+export * from "./ledger-client.js";

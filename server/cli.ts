@@ -2,12 +2,14 @@
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519 } from "../client/note.js";
+import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
 import { createLedger, lockDataDir, StartupError } from "./ledger.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
 import { openStore } from "./store/kysely-store.js";
+import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
 import { join } from "node:path";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
@@ -16,10 +18,22 @@ Usage: ledger <command> [options]
 
 Commands:
   serve      run the log server (PGlite in ./data unless DATABASE_URL is set)
-  keygen     write a new Ed25519 log key file (mode 0600) and print its vkey
+  keygen     write a new Ed25519 key file (mode 0600): the log key, or a namespace key
   migrate    run the database migrations and exit
   token      create, list or revoke writer tokens of registries
+
+Registries and maintainers (write records; need --server and --token):
+  register-key, revoke-key, set-policy, sign-release, approve, submit-outcome
+
+Package managers and auditors (verify; need --server and --log-key):
+  verify-release   check a release: logged, signed, approved, not revoked
+  verify-log       audit the whole log from scratch, with progress and a summary
+  status           fetch and verify the latest checkpoint against the trusted one
+
   help       show this help
+
+Add --json for machine-readable output. Exit codes: 0 ok, 1 a check failed,
+2 usage or configuration, 3 the server could not be used.
 
 Run 'ledger <command> --help' for the options of a command.
 `;
@@ -43,11 +57,13 @@ Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000
         LEDGER_MAX_BODY_BYTES (65536)
 `;
 
-const KEYGEN_HELP = `Usage: ledger keygen --name <origin> [--out <file>]
+const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json]
 
 Writes a new Ed25519 signer key (Go note format, mode 0600) to --out
 (default ./log.key; never overwrites) and prints its verifier key (vkey).
-The name must be the log's origin, e.g. example.com/ledger.
+For the log key the name must be the log's origin, e.g. example.com/ledger;
+for a namespace key any label (no spaces or '+'). --json also prints the
+base64 public key and the keyId that records use.
 `;
 
 const FLAG_ENV: Record<string, string> = {
@@ -59,8 +75,7 @@ const FLAG_ENV: Record<string, string> = {
   "key-file": "LEDGER_KEY_FILE",
 };
 
-type Out = { out: (s: string) => void; err: (s: string) => void };
-const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY };
 
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const [command, ...rest] = argv;
@@ -74,6 +89,16 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return await migrateCommand(rest, io);
       case "token":
         return await tokenCommand(rest, io);
+      case "register-key":
+      case "revoke-key":
+      case "set-policy":
+      case "sign-release":
+      case "approve":
+      case "submit-outcome":
+      case "verify-release":
+      case "verify-log":
+      case "status":
+        return await COMMANDS[command]!(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -85,6 +110,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return 2;
     }
   } catch (e) {
+    const code = exitCodeFor(e, io);
+    if (code !== undefined) return code;
     if (e instanceof ConfigError || e instanceof StartupError || e instanceof KeyFileError || e instanceof UsageError) {
       io.err(`ledger: ${e.message}\n`);
       return 2;
@@ -143,14 +170,16 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
 }
 
 function keygenCommand(args: string[], io: Out): number {
-  const values = parse(args, { name: { type: "string" }, out: { type: "string" } });
+  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" } });
   if (values.help) return io.out(KEYGEN_HELP), 0;
   const name = (values.name as string | undefined) ?? process.env.LEDGER_ORIGIN;
   if (!name) throw new UsageError("keygen needs --name <origin>");
   const out = (values.out as string | undefined) ?? "log.key";
   const k = parseSignerKey(writeNewKeyFile(out, name));
   io.err(`ledger: wrote ${out} (mode 0600)\n`);
-  io.out(formatVerifierKey(k.name, SIG_TYPE_ED25519, k.publicKey) + "\n");
+  const vkey = formatVerifierKey(k.name, SIG_TYPE_ED25519, k.publicKey);
+  if (values.json) io.out(JSON.stringify({ vkey, publicKey: Buffer.from(k.publicKey).toString("base64"), keyId: keyIdOf(k.publicKey), file: out }) + "\n");
+  else io.out(vkey + "\n");
   return 0;
 }
 

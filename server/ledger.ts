@@ -19,6 +19,8 @@ export interface Ledger {
   sequencer: Sequencer;
   signer: LogSigner;
   origin: string;
+  /** What the commit protocol runs with (for tools that sequence directly, like bench seeding). */
+  sequenceDeps: SequenceDeps;
   /** True when this start created the log key. */
   keyCreated: boolean;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       sequencer,
       signer,
       origin,
+      sequenceDeps: deps,
       keyCreated,
       async close() {
         await sequencer.close();

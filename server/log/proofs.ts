@@ -10,8 +10,3 @@ export function consistencyProof(store: StoreReader, size1: bigint, size2: bigin
   if (size1 === size2) return Promise.resolve([]);
   return hashRanges(consistencyProofRanges(size1, size2), (ids) => store.readNodes(ids));
 }
-
-/** C2SP tlog-proof document for an entry. */
-export function formatTlogProof(index: bigint, proof: Uint8Array[], checkpoint: string, encode: (b: Uint8Array) => string): string {
-  return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proof.map((h) => encode(h) + "\n").join("")}\n${checkpoint}`;
-}

@@ -11,7 +11,8 @@ import { verifySignatures } from "../../client/replay.js";
 import { ApiError } from "../errors.js";
 import { ruleToApiError, verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
-import { formatTlogProof, inclusionProof } from "../log/proofs.js";
+import { inclusionProof } from "../log/proofs.js";
+import { formatTlogProof } from "../../client/tlog-proof.js";
 import type { Sequencer } from "../log/sequencer.js";
 import type { StoreReader } from "../store/store.js";
 
@@ -106,7 +107,7 @@ export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writ
           treeSize: r.checkpoint.treeSize.toString(),
           checkpoint: r.checkpoint.note,
           proof: proof.map(encodeBase64),
-          tlogProof: formatTlogProof(r.index, proof, r.checkpoint.note, encodeBase64),
+          tlogProof: formatTlogProof({ index: r.index, proof, checkpoint: r.checkpoint.note }),
         });
       }
       return c.json(body, r.duplicate ? 200 : 201);

@@ -1,0 +1,52 @@
+/** Fills a fresh ledger store with N signed release records through the real commit protocol. */
+import { createHash, createPublicKey, sign, type KeyObject } from "node:crypto";
+import { encodeBase64 } from "../client/bytes.js";
+import { keyIdOf, recordHash, recordSigningMessage } from "../client/entry.js";
+import type { LedgerRecord } from "../schema/records.js";
+import { loadConfig } from "../server/config.js";
+import { privateKeyFromSeed } from "../server/crypto.js";
+import { createLedger } from "../server/ledger.js";
+import { sequenceBatch } from "../server/log/sequence.js";
+
+export function makeRecords(n: number, namespaces = 100): LedgerRecord[] {
+  const keys = Array.from({ length: namespaces }, (_, i) => {
+    const priv: KeyObject = privateKeyFromSeed(createHash("sha256").update(`seed ${i}`).digest());
+    const der = createPublicKey(priv).export({ format: "der", type: "spki" });
+    const pub = new Uint8Array(der.subarray(der.length - 32));
+    return { priv, keyId: keyIdOf(pub), pubB64: encodeBase64(pub) };
+  });
+  const signed = (r: { type: string; namespace: string; statement: Record<string, unknown> }, k: (typeof keys)[0]) =>
+    ({ ...r, signatures: [{ keyId: k.keyId, sig: sign(null, recordSigningMessage(r as never), k.priv).toString("base64") }] }) as LedgerRecord;
+  const out: LedgerRecord[] = keys.map((k, i) => signed({ type: "key.register", namespace: `npm:@seed${i}`, statement: { publicKey: k.pubB64, role: "publish" } }, k));
+  for (let j = out.length; j < n; j++) {
+    const i = j % namespaces;
+    out.push(
+      signed(
+        {
+          type: "release.sign",
+          namespace: `npm:@seed${i}`,
+          statement: { package: `pkg-${j % 97}`, version: `1.0.${j}`, artifacts: [{ name: `pkg-${j}.tgz`, sha256: createHash("sha256").update(String(j)).digest("hex") }] },
+        },
+        keys[i]!,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Seeds the store at `env` (LEDGER_DATA_DIR / DATABASE_URL / LEDGER_KEY_FILE) and closes it. */
+export async function seed(env: Record<string, string | undefined>, n: number, log: (s: string) => void = () => {}): Promise<void> {
+  const records = makeRecords(n);
+  const ledger = await createLedger(loadConfig(env), { log });
+  try {
+    for (let i = 0; i < records.length; i += 5000) {
+      const batch = records.slice(i, i + 5000).map((record) => ({ record, recordHash: recordHash(record) }));
+      const { outcomes } = await sequenceBatch(ledger.sequenceDeps, batch);
+      const bad = outcomes.find((o) => !o.ok);
+      if (bad && !bad.ok) throw new Error(`seed record refused: ${bad.error.code}`);
+      log(`seeded ${Math.min(i + 5000, records.length)}/${records.length}`);
+    }
+  } finally {
+    await ledger.close();
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * LedgerClient: what a package manager embeds. It keeps a trusted
+ * checkpoint, moves it only forward along verified consistency proofs,
+ * syncs and verifies every entry (leaf hashes, hash chain, tree root),
+ * replays the records with the same rules as the server, and verifies
+ * releases. Node and browsers; `fetch` is injectable.
+ */
+import { bytesEqual, encodeBase64, parseBase64 } from "./bytes.js";
+import { openCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
+import { ZERO_HASH, entryLeafHash, parseEntry } from "./entry.js";
+import { FormatError, HttpError, InconsistencyError, LedgerError, PolicyError, RootMismatchError } from "./errors.js";
+import { CompactRange } from "./merkle-tree.js";
+import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
+import { createVerifier, type NoteVerifier } from "./note.js";
+import { requireCosignatures, type Quorum } from "./quorum.js";
+import { releaseStatus, Replayer, type Artifact, type BreakGlassPolicy, type CoreKeys, type Verify } from "./replay.js";
+import { canonicalize } from "./jcs.js";
+
+export interface TrustedStateStore {
+  load(): Promise<string | undefined>;
+  save(checkpointNote: string): Promise<void>;
+}
+
+export class MemoryStateStore implements TrustedStateStore {
+  #note: string | undefined;
+  constructor(note?: string) {
+    this.#note = note;
+  }
+  async load() {
+    return this.#note;
+  }
+  async save(note: string) {
+    this.#note = note;
+  }
+}
+
+export interface LedgerClientOptions {
+  /** Base URL of the log (or of a mirror serving the same read API). */
+  url: string;
+  /** The log's C2SP vkey; its key name is the origin. */
+  logKey: string;
+  breakGlass: BreakGlassPolicy;
+  coreKeys?: CoreKeys;
+  /** Cosigner quorum and mirrors that vouch for checkpoints. */
+  quorum?: Quorum & { mirrors?: string[] };
+  state?: TrustedStateStore;
+  fetch?: typeof globalThis.fetch;
+  verify?: Verify;
+  onProgress?: (done: bigint, total: bigint) => void;
+}
+
+export interface ReleaseQuery {
+  namespace: string;
+  package: string;
+  version: string;
+  artifacts: Artifact[];
+}
+
+export interface VerifiedRelease extends ReleaseQuery {
+  index: bigint;
+  treeSize: bigint;
+  signedBy: string[];
+  approved: boolean;
+  approvalIndex: bigint | null;
+  /** Applied break-glass records of the namespace (empty when refused or none). */
+  breakGlass: { involved: boolean; indices: bigint[] };
+  checkpoint: string;
+}
+
+interface Sync {
+  range: CompactRange;
+  prev: Uint8Array;
+  replayer: Replayer;
+  stats: ReplayStats;
+}
+
+export interface ReplayStats {
+  applied: number;
+  /** Records the rules refuse (a log should never hold one). */
+  refused: number;
+  /** Break-glass records ignored under `breakGlass: "refuse"`. */
+  ignored: number;
+}
+
+export class LedgerClient {
+  readonly origin: string;
+  readonly #opts: LedgerClientOptions;
+  readonly #log: NoteVerifier;
+  readonly #state: TrustedStateStore;
+  readonly #fetch: typeof globalThis.fetch;
+  #sync: Sync;
+
+  constructor(opts: LedgerClientOptions) {
+    this.#opts = opts;
+    this.#log = createVerifier(opts.logKey);
+    this.origin = this.#log.name;
+    this.#state = opts.state ?? new MemoryStateStore();
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#sync = this.#freshSync();
+  }
+
+  #freshSync(): Sync {
+    return {
+      range: new CompactRange(0n, []),
+      prev: ZERO_HASH,
+      replayer: new Replayer({ breakGlass: this.#opts.breakGlass, coreKeys: this.#opts.coreKeys, verify: this.#opts.verify }),
+      stats: { applied: 0, refused: 0, ignored: 0 },
+    };
+  }
+
+  /** Counts of what replay did with the records synced so far. */
+  get stats(): Readonly<ReplayStats> {
+    return this.#sync.stats;
+  }
+
+  /** Entries synced and verified so far. */
+  get syncedSize(): bigint {
+    return this.#sync.range.size;
+  }
+
+  /** The replayed state of every namespace synced so far. */
+  get replayer(): Replayer {
+    return this.#sync.replayer;
+  }
+
+  async #get(base: string, path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#fetch(base.replace(/\/$/, "") + path);
+    } catch (e) {
+      throw new HttpError(0, `cannot reach ${base}: ${(e as Error).message}`);
+    }
+    if (!res.ok) {
+      let code: string | undefined;
+      try {
+        code = ((await res.json()) as { error?: { code?: string } }).error?.code;
+      } catch {}
+      throw new HttpError(res.status, `GET ${path}: ${res.status}${code ? ` ${code}` : ""}`, code);
+    }
+    return res;
+  }
+
+  async #json(base: string, path: string): Promise<Record<string, unknown>> {
+    const v = await (await this.#get(base, path)).json().catch(() => undefined);
+    if (typeof v !== "object" || v === null) throw new FormatError("bad_json", `GET ${path}: not a json object`);
+    return v as Record<string, unknown>;
+  }
+
+  async #proof(base: string, path: string): Promise<Uint8Array[]> {
+    const body = await this.#json(base, path);
+    if (!Array.isArray(body.proof)) throw new FormatError("bad_json", `GET ${path}: no proof`);
+    return body.proof.map((h) => parseBase64(h as string));
+  }
+
+  #open(note: string): SignedCheckpoint {
+    return openCheckpoint(note, { origin: this.origin, logVerifier: this.#log, cosigners: this.#opts.quorum?.witnesses ?? [] });
+  }
+
+  /** The trusted checkpoint, if any was verified before. */
+  async trusted(): Promise<SignedCheckpoint | undefined> {
+    const note = await this.#state.load();
+    return note === undefined ? undefined : this.#open(note);
+  }
+
+  /**
+   * Fetches the log's checkpoint, verifies its signature, the quorum and
+   * its consistency with the trusted one, and makes it the trusted one.
+   * Never moves the trusted state backwards or sideways.
+   */
+  async update(): Promise<SignedCheckpoint> {
+    const note = await (await this.#get(this.#opts.url, "/checkpoint")).text();
+    const candidate = this.#open(note);
+    const trusted = await this.trusted();
+    if (trusted && candidate.treeSize < trusted.treeSize) {
+      // A server behind our trusted state (a lagging mirror) cannot prove its
+      // older tree is ours; its checkpoint is not used and the state stays.
+      await this.#checkConsistent(candidate, trusted, this.#opts.url).catch((e) => {
+        if (!(e instanceof HttpError && e.status === 400)) throw e;
+      });
+      return trusted;
+    }
+    if (trusted) await this.#checkConsistent(trusted, candidate, this.#opts.url);
+    if (this.#opts.quorum) await this.#checkQuorum(candidate);
+    if (trusted && candidate.treeSize === trusted.treeSize) return trusted;
+    await this.#state.save(note);
+    return candidate;
+  }
+
+  /** Throws InconsistencyError with both notes and the proof when a and b cannot both be honest. */
+  async #checkConsistent(a: SignedCheckpoint, b: SignedCheckpoint, base: string): Promise<void> {
+    const [older, newer] = a.treeSize <= b.treeSize ? [a, b] : [b, a];
+    if (older.treeSize === newer.treeSize) {
+      if (!bytesEqual(older.rootHash, newer.rootHash)) throw new InconsistencyError(`two checkpoints of size ${older.treeSize} with different roots`, older.raw, newer.raw, []);
+      return;
+    }
+    if (older.treeSize === 0n) return;
+    const proof = await this.#proof(base, `/v1/proofs/consistency?size1=${older.treeSize}&size2=${newer.treeSize}`);
+    try {
+      verifyConsistency(older.treeSize, newer.treeSize, proof, older.rootHash, newer.rootHash);
+    } catch (e) {
+      if (!(e instanceof LedgerError)) throw e;
+      throw new InconsistencyError(`checkpoint ${newer.treeSize} is not consistent with checkpoint ${older.treeSize}: ${e.message}`, older.raw, newer.raw, proof);
+    }
+  }
+
+  async #checkQuorum(candidate: SignedCheckpoint): Promise<void> {
+    const q = this.#opts.quorum!;
+    let vouching = 0;
+    for (const mirror of q.mirrors ?? []) {
+      let theirs: SignedCheckpoint;
+      try {
+        theirs = this.#open(await (await this.#get(mirror, "/checkpoint")).text());
+      } catch (e) {
+        if (e instanceof HttpError) continue; // an unreachable mirror vouches for nothing
+        throw e;
+      }
+      // The larger of the two serves the proof; a failing proof is evidence of a fork.
+      await this.#checkConsistent(candidate, theirs, theirs.treeSize >= candidate.treeSize ? mirror : this.#opts.url);
+      vouching++;
+    }
+    requireCosignatures(candidate, q, vouching);
+  }
+
+  /** Verifies that the entry at `index` is in the trusted tree; returns its bytes. */
+  async verifyInclusion(index: bigint): Promise<{ entry: Uint8Array; leafHash: Uint8Array; treeSize: bigint }> {
+    const cp = (await this.trusted()) ?? (await this.update());
+    const e = await this.#json(this.#opts.url, `/v1/entries/${index}`);
+    const entry = parseBase64(e.entry as string);
+    const leafHash = entryLeafHash(entry);
+    const proof = await this.#proof(this.#opts.url, `/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
+    verifyInclusion(index, cp.treeSize, leafHash, proof, cp.rootHash);
+    return { entry, leafHash, treeSize: cp.treeSize };
+  }
+
+  /** Verifies that an older checkpoint note is consistent with the trusted one. */
+  async verifyConsistency(olderNote: string): Promise<void> {
+    const cp = (await this.trusted()) ?? (await this.update());
+    await this.#checkConsistent(this.#open(olderNote), cp, this.#opts.url);
+  }
+
+  /**
+   * Fetches every entry up to the trusted checkpoint, checks each leaf, the
+   * hash chain and that all leaves give the signed root, and replays records.
+   */
+  async sync(): Promise<SignedCheckpoint> {
+    const cp = await this.update();
+    const s = this.#sync;
+    while (s.range.size < cp.treeSize) {
+      const limit = cp.treeSize - s.range.size > 1000n ? 1000n : cp.treeSize - s.range.size;
+      const page = await this.#json(this.#opts.url, `/v1/entries?start=${s.range.size}&limit=${limit}`);
+      const entries = page.entries as Array<{ index: string; entry: string; leafHash: string }> | undefined;
+      if (!Array.isArray(entries) || entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${s.range.size} below its checkpoint ${cp.treeSize}`);
+      for (const e of entries) this.#applyEntry(e);
+      this.#opts.onProgress?.(s.range.size, cp.treeSize);
+    }
+    if (!bytesEqual(s.range.root(), cp.rootHash)) {
+      const got = s.range.root();
+      this.#sync = this.#freshSync(); // nothing from a log that lies is kept
+      throw new RootMismatchError(got, cp.rootHash);
+    }
+    return cp;
+  }
+
+  #applyEntry(e: { index: string; entry: string; leafHash: string }): void {
+    const s = this.#sync;
+    const bytes = parseBase64(e.entry);
+    const leafHash = entryLeafHash(bytes);
+    if (e.leafHash !== encodeBase64(leafHash)) throw new PolicyError("entry", `entry ${e.index}: served leaf hash is not the hash of its bytes`);
+    const entry = parseEntry(bytes);
+    if (entry.index !== s.range.size) throw new PolicyError("entry", `entry at position ${s.range.size} says index ${entry.index}`);
+    if (!bytesEqual(entry.prev, s.prev)) throw new PolicyError("hash_chain", `entry ${entry.index} does not link to entry ${entry.index - 1n}`);
+    s.range.append(leafHash);
+    s.prev = leafHash;
+    s.stats[s.replayer.apply(entry.record, entry.index).result]++;
+  }
+
+  /**
+   * Verifies a release: logged under the trusted checkpoint, signed by a key
+   * valid at its index, approved per the namespace policy, not revoked, with
+   * exactly these artifacts. Throws PolicyError naming the failed check.
+   */
+  async verifyRelease(q: ReleaseQuery): Promise<VerifiedRelease> {
+    const cp = await this.sync();
+    const ns = this.#sync.replayer.namespaces.get(q.namespace);
+    const status = ns && releaseStatus(ns, q.package, q.version);
+    if (!ns || !status) throw new PolicyError("not_logged", `${q.namespace} ${q.package}@${q.version} is not in the log (tree size ${cp.treeSize})`);
+    if (canonicalize(status.release.artifacts) !== canonicalize(q.artifacts)) {
+      throw new PolicyError("artifacts_mismatch", `${q.package}@${q.version}: the artifacts differ from the logged release at ${status.release.index}`);
+    }
+    if (status.revoked) throw new PolicyError("revoked", `${q.package}@${q.version} was revoked at ${status.release.revokedAt}`);
+    if (!status.approved) throw new PolicyError("not_approved", `${q.package}@${q.version} has no approved outcome that meets the policy of ${q.namespace}`);
+    await this.verifyInclusion(status.release.index); // an explicit proof to the trusted checkpoint
+    const bgSigners = status.release.signedBy.some((id) => ns.keys.get(id)?.breakGlass);
+    return {
+      ...q,
+      index: status.release.index,
+      treeSize: cp.treeSize,
+      signedBy: status.release.signedBy,
+      approved: status.approved,
+      approvalIndex: status.approvalIndex,
+      breakGlass: { involved: bgSigners || ns.breakGlass.length > 0, indices: [...ns.breakGlass] },
+      checkpoint: cp.raw,
+    };
+  }
+}
