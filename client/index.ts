@@ -14,3 +14,4 @@ export * from "./replay.js";
 export * from "./quorum.js";
 export * from "./tlog-proof.js";
 export * from "./ledger-client.js";
+export * from "./tiles.js";

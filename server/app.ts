@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors.js";
 import type { Sequencer } from "./log/sequencer.js";
 import { readRoutes } from "./routes/read.js";
+import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";
 import type { Store } from "./store/store.js";
 
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Hono {
     }
   });
   app.route("/", readRoutes(deps));
+  app.route("/", tileRoutes(deps));
   app.route("/v1/records", recordRoutes(deps));
   app.route("/v1", stateRoutes(deps));
   return app;

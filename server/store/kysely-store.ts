@@ -204,6 +204,29 @@ export class KyselyStore implements Store {
     return r && toCheckpoint(r);
   }
 
+  async hasCheckpointIn(lo: bigint, hi: bigint): Promise<boolean> {
+    const r = await this.db.selectFrom("checkpoints").select("tree_size").where("tree_size", ">=", lo).where("tree_size", "<", hi).limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async readNodeRange(level: number, start: bigint, count: number): Promise<Uint8Array[]> {
+    const rows = await this.db
+      .selectFrom("tree_nodes")
+      .select(["idx", "hash"])
+      .where("level", "=", level)
+      .where("idx", ">=", start)
+      .where("idx", "<", start + BigInt(count))
+      .orderBy("idx")
+      .execute();
+    if (rows.length !== count) throw new MissingNodeError(`${level}/${start}+${count}`);
+    return rows.map((r) => bytes(r.hash));
+  }
+
+  async entryCount(): Promise<bigint> {
+    const r = await this.db.selectFrom("entries").select((eb) => eb.fn.max("idx").as("m")).executeTakeFirst();
+    return r?.m === null || r?.m === undefined ? 0n : parseInt8(r.m) + 1n;
+  }
+
   sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(sequencerTx(trx)));
   }

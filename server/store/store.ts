@@ -88,6 +88,12 @@ export interface Store extends StoreReader {
   getEntries(start: bigint, limit: number): Promise<StoredEntry[]>;
   findLeafHash(leafHash: Uint8Array): Promise<bigint | undefined>;
   getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined>;
+  /** True when some checkpoint has lo <= treeSize < hi (tiles only serve widths a checkpoint justified). */
+  hasCheckpointIn(lo: bigint, hi: bigint): Promise<boolean>;
+  /** Hashes of nodes (level, start..start+count-1), in order; MUST throw MissingNodeError if one is absent. */
+  readNodeRange(level: number, start: bigint, count: number): Promise<Uint8Array[]>;
+  /** The number of entries stored (max index + 1); a mirror's entries may run ahead of its checkpoint. */
+  entryCount(): Promise<bigint>;
   /** Runs `fn` in one transaction; rolls back everything if it throws. */
   sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T>;
   createToken(t: { name: string; tokenHash: string; namespaces: string[] }): Promise<WriterToken>;
