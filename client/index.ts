@@ -15,3 +15,4 @@ export * from "./quorum.js";
 export * from "./tlog-proof.js";
 export * from "./ledger-client.js";
 export * from "./tiles.js";
+export * from "./evidence.js";

@@ -13,7 +13,7 @@ import { CompactRange } from "./merkle-tree.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 import { createVerifier, type NoteVerifier } from "./note.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
-import { releaseStatus, Replayer, type Artifact, type BreakGlassPolicy, type CoreKeys, type Verify } from "./replay.js";
+import { releaseStatus, Replayer, type Artifact, type BreakGlassPolicy, type CoreKeys, type ReplayEvent, type Verify } from "./replay.js";
 import { canonicalize } from "./jcs.js";
 
 export interface TrustedStateStore {
@@ -47,6 +47,8 @@ export interface LedgerClientOptions {
   fetch?: typeof globalThis.fetch;
   verify?: Verify;
   onProgress?: (done: bigint, total: bigint) => void;
+  /** Called for every record synced, after replay applied (or refused, or ignored) it. */
+  onRecord?: (event: ReplayEvent, record: unknown) => void | Promise<void>;
 }
 
 export interface ReleaseQuery {
@@ -89,6 +91,7 @@ export class LedgerClient {
   readonly #state: TrustedStateStore;
   readonly #fetch: typeof globalThis.fetch;
   #sync: Sync;
+  readonly #events: Array<[ReplayEvent, unknown]> = [];
 
   constructor(opts: LedgerClientOptions) {
     this.#opts = opts;
@@ -250,7 +253,11 @@ export class LedgerClient {
       const page = await this.#json(this.#opts.url, `/v1/entries?start=${s.range.size}&limit=${limit}`);
       const entries = page.entries as Array<{ index: string; entry: string; leafHash: string }> | undefined;
       if (!Array.isArray(entries) || entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${s.range.size} below its checkpoint ${cp.treeSize}`);
-      for (const e of entries) this.#applyEntry(e);
+      for (const e of entries) {
+        this.#applyEntry(e);
+        // Reported right after each record applies, so the state it sees is the state at that index.
+        for (const [event, record] of this.#events.splice(0)) await this.#opts.onRecord?.(event, record);
+      }
       this.#opts.onProgress?.(s.range.size, cp.treeSize);
     }
     if (!bytesEqual(s.range.root(), cp.rootHash)) {
@@ -271,7 +278,9 @@ export class LedgerClient {
     if (!bytesEqual(entry.prev, s.prev)) throw new PolicyError("hash_chain", `entry ${entry.index} does not link to entry ${entry.index - 1n}`);
     s.range.append(leafHash);
     s.prev = leafHash;
-    s.stats[s.replayer.apply(entry.record, entry.index).result]++;
+    const event = s.replayer.apply(entry.record, entry.index);
+    s.stats[event.result]++;
+    this.#events.push([event, entry.record]);
   }
 
   /**

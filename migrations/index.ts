@@ -2,8 +2,10 @@
 import type { Migration } from "kysely";
 import * as log from "./2026-11-23T0800-log.js";
 import * as writerTokens from "./2026-11-23T0900-writer-tokens.js";
+import * as mirror from "./2026-11-23T1000-mirror.js";
 
 export const migrations: Record<string, Migration> = {
   "2026-11-23T0800-log": log,
   "2026-11-23T0900-writer-tokens": writerTokens,
+  "2026-11-23T1000-mirror": mirror,
 };

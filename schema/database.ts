@@ -48,10 +48,27 @@ export interface WriterTokensTable {
   revoked_at: ColumnType<Date | null, never, Date>;
 }
 
+export interface CosignaturesTable {
+  tree_size: Int8;
+  witness: Immutable<string>;
+  /** The whole signature line, "— name base64\n". */
+  line: Immutable<string>;
+}
+
+export interface EvidenceTable {
+  id: Generated<number>;
+  detected_at: ColumnType<Date, never, never>;
+  peer: Immutable<string>;
+  /** JSON of client/evidence.ts EquivocationEvidence. */
+  body: Immutable<string>;
+}
+
 export interface Database {
   entries: EntriesTable;
   tree_nodes: TreeNodesTable;
   checkpoints: CheckpointsTable;
   log_meta: LogMetaTable;
   writer_tokens: WriterTokensTable;
+  cosignatures: CosignaturesTable;
+  evidence: EvidenceTable;
 }

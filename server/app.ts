@@ -14,11 +14,16 @@ import type { Store } from "./store/store.js";
 export interface AppDeps {
   store: Store;
   namespaces: NamespaceCache;
-  requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>;
-  sequencer: Sequencer;
   origin: string;
   verifierKey: string;
-  maxBodyBytes: number;
+  /** The write side; absent on a read-only mirror. */
+  writer?: { requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>; sequencer: Sequencer; maxBodyBytes: number };
+  /** Why the service cannot be trusted right now, if so (makes /healthz fail). */
+  failing?: () => string | undefined;
+  /** The note /checkpoint serves; default the latest checkpoint. */
+  servedCheckpoint?: () => Promise<string | undefined>;
+  /** Routes of a role (mirror, witness) added before the shared ones. */
+  extraRoutes?: (app: Hono) => void;
   /** Where unexpected errors are reported (never to the client). */
   logError?: (message: string, error: unknown) => void;
 }
@@ -39,8 +44,8 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
 
   app.get("/healthz", async function health(c) {
-    const fatal = deps.sequencer.fatal;
-    if (fatal) return c.json({ status: "failing", reason: `stopped signing: ${fatal.message}` }, 503);
+    const reason = deps.failing?.();
+    if (reason) return c.json({ status: "failing", reason }, 503);
     try {
       await deps.store.ping();
       const cp = await deps.store.latestCheckpoint();
@@ -49,9 +54,10 @@ export function createApp(deps: AppDeps): Hono {
       return c.json({ status: "failing", reason: "the database does not answer" }, 503);
     }
   });
+  deps.extraRoutes?.(app);
   app.route("/", readRoutes(deps));
   app.route("/", tileRoutes(deps));
-  app.route("/v1/records", recordRoutes(deps));
+  if (deps.writer) app.route("/v1/records", recordRoutes({ ...deps, ...deps.writer }));
   app.route("/v1", stateRoutes(deps));
   return app;
 }

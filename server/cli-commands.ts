@@ -8,6 +8,7 @@ import { parseCoreKeys } from "../client/replay.js";
 import { artifactsFrom, approvalWith, CliError, loadKey, signRecordWith, submit } from "./cli-records.js";
 import { FileStateStore } from "./file-state.js";
 import { ed25519VerifyNode } from "./crypto.js";
+import { progressLine } from "./cli-follow.js";
 import { readFileSync } from "node:fs";
 
 export type Out = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
@@ -146,10 +147,8 @@ export const COMMANDS: Record<string, (args: string[], io: Out) => Promise<numbe
     const { v } = parse(args, VERIFY);
     if (v.help) return io.out(HELP["verify-log"] + "\n"), 0;
     const started = performance.now();
-    const bar = progressBar(io);
-    const client = clientFrom(v, bar);
+    const client = clientFrom(v, progressLine(io, "verify-log"));
     const cp = await client.sync();
-    bar(client.syncedSize, cp.treeSize, true);
     const seconds = (performance.now() - started) / 1000;
     const rate = Math.round(Number(cp.treeSize) / Math.max(seconds, 1e-3));
     const s = client.stats;
@@ -195,24 +194,6 @@ function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, total: b
     ...(v.state ? { state: new FileStateStore(v.state) } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
-}
-
-/** A progress bar on a terminal; a line every 10% elsewhere. */
-function progressBar(io: Out): (done: bigint, total: bigint, final?: boolean) => void {
-  const t0 = performance.now();
-  let lastTenth = -1;
-  return (done, total, final = false) => {
-    const frac = total === 0n ? 1 : Number(done) / Number(total);
-    const rate = Math.round(Number(done) / Math.max((performance.now() - t0) / 1000, 1e-3));
-    if (io.isTTY) {
-      const width = 30;
-      const filled = Math.round(frac * width);
-      io.err(`\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${(frac * 100).toFixed(0)}% ${done}/${total} ${rate}/s${final ? "\n" : ""}`);
-    } else if (Math.floor(frac * 10) > lastTenth || final) {
-      lastTenth = Math.floor(frac * 10);
-      io.err(`verify-log: ${done}/${total} entries (${(frac * 100).toFixed(0)}%), ${rate}/s\n`);
-    }
-  };
 }
 
 /** Maps failures to exit codes: 1 a check failed, 2 usage, 3 the server could not be used. */

@@ -1,7 +1,7 @@
 /** The `ledger` command line. */
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
-import { formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519 } from "../client/note.js";
+import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
 import { createLedger, lockDataDir, StartupError } from "./ledger.js";
@@ -10,6 +10,7 @@ import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
 import { openStore } from "./store/kysely-store.js";
 import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
+import { mirrorCommand, monitorCommand } from "./cli-follow.js";
 import { join } from "node:path";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
@@ -29,6 +30,10 @@ Package managers and auditors (verify; need --server and --log-key):
   verify-release   check a release: logged, signed, approved, not revoked
   verify-log       audit the whole log from scratch, with progress and a summary
   status           fetch and verify the latest checkpoint against the trusted one
+
+Independent parties:
+  mirror     follow, verify, store, serve and cosign a log; cross-check peers
+  monitor    report every record about watched namespaces (new keys, break-glass, unapproved releases)
 
   help       show this help
 
@@ -57,13 +62,14 @@ Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000
         LEDGER_MAX_BODY_BYTES (65536)
 `;
 
-const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json]
+const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json] [--cosigner]
 
 Writes a new Ed25519 signer key (Go note format, mode 0600) to --out
 (default ./log.key; never overwrites) and prints its verifier key (vkey).
 For the log key the name must be the log's origin, e.g. example.com/ledger;
 for a namespace key any label (no spaces or '+'). --json also prints the
-base64 public key and the keyId that records use.
+base64 public key and the keyId that records use. --cosigner prints the
+cosignature (type 0x04) vkey of a mirror's key, for LEDGER_WITNESSES and clients.
 `;
 
 const FLAG_ENV: Record<string, string> = {
@@ -89,6 +95,10 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return await migrateCommand(rest, io);
       case "token":
         return await tokenCommand(rest, io);
+      case "mirror":
+        return await mirrorCommand(rest, io);
+      case "monitor":
+        return await monitorCommand(rest, io);
       case "register-key":
       case "revoke-key":
       case "set-policy":
@@ -170,14 +180,15 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
 }
 
 function keygenCommand(args: string[], io: Out): number {
-  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" } });
+  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, cosigner: { type: "boolean" } });
   if (values.help) return io.out(KEYGEN_HELP), 0;
   const name = (values.name as string | undefined) ?? process.env.LEDGER_ORIGIN;
   if (!name) throw new UsageError("keygen needs --name <origin>");
   const out = (values.out as string | undefined) ?? "log.key";
   const k = parseSignerKey(writeNewKeyFile(out, name));
   io.err(`ledger: wrote ${out} (mode 0600)\n`);
-  const vkey = formatVerifierKey(k.name, SIG_TYPE_ED25519, k.publicKey);
+  // A mirror's or witness's key signs cosignatures (type 0x04): its vkey says so.
+  const vkey = formatVerifierKey(k.name, values.cosigner ? SIG_TYPE_COSIGNATURE : SIG_TYPE_ED25519, k.publicKey);
   if (values.json) io.out(JSON.stringify({ vkey, publicKey: Buffer.from(k.publicKey).toString("base64"), keyId: keyIdOf(k.publicKey), file: out }) + "\n");
   else io.out(vkey + "\n");
   return 0;

@@ -1,4 +1,5 @@
 import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
+import { parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
 
 /**
  * Configuration from the environment (each also a `ledger serve` flag),
@@ -21,6 +22,9 @@ export interface Config {
   readonly writerTokens: readonly EnvWriter[];
   /** Appends per second per writer token (burst: one second's worth). */
   readonly writerRate: number;
+  /** Witnesses (mirrors) the log submits checkpoints to, with the quorum /checkpoint waits for. */
+  readonly witnesses: WitnessConfig | undefined;
+  readonly witnessIntervalMs: number;
 }
 
 export interface EnvWriter {
@@ -41,7 +45,7 @@ export class ConfigError extends Error {
 }
 
 /** Names a later version will accept; refused now rather than silently ignored. */
-const NOT_YET = ["LEDGER_WITNESSES"];
+const NOT_YET: string[] = [];
 
 export const NAMESPACE_PATTERN_RE = /^[a-z0-9*][a-z0-9*-]{0,31}:[A-Za-z0-9@._/*-]{1,200}$|^\*$/;
 
@@ -86,6 +90,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   for (const name of NOT_YET) if (env[name]) problems.push(`${name}: not supported by this version of the ledger`);
   const writerRate = int("LEDGER_WRITER_RATE", 5000, 1, 1_000_000);
+  const witnessIntervalMs = int("LEDGER_WITNESS_INTERVAL_MS", 1000, 10, 3_600_000);
+  let witnesses: WitnessConfig | undefined;
+  if (env.LEDGER_WITNESSES) {
+    try {
+      witnesses = parseWitnesses(env.LEDGER_WITNESSES);
+    } catch (e) {
+      problems.push(`LEDGER_WITNESSES: ${(e as Error).message}`);
+    }
+  }
 
   let coreKeys: CoreKeys | undefined;
   if (env.LEDGER_CORE_KEYS) {
@@ -119,5 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     coreKeys,
     writerTokens: Object.freeze(writerTokens),
     writerRate,
+    witnesses,
+    witnessIntervalMs,
   });
 }

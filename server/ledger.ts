@@ -7,6 +7,7 @@ import { DEFAULT_ORIGIN, type Config } from "./config.js";
 import { InvariantError } from "./errors.js";
 import { createRecordRules } from "./log/rules.js";
 import { createWriterAuth } from "./auth.js";
+import { WitnessSubmitter } from "./log/witnesses.js";
 import { NamespaceCache } from "./state/namespaces.js";
 import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
@@ -81,7 +82,17 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     });
     sequencer.latest = head;
     const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate });
-    const app = createApp({ store, namespaces, requireWriter, sequencer, origin, verifierKey: signer.verifierKey, maxBodyBytes: config.maxBodyBytes });
+    const witnesses = config.witnesses && new WitnessSubmitter(store, config.witnesses, { log });
+    const app = createApp({
+      store,
+      namespaces,
+      origin,
+      verifierKey: signer.verifierKey,
+      writer: { requireWriter, sequencer, maxBodyBytes: config.maxBodyBytes },
+      failing: () => (sequencer.fatal ? `stopped signing: ${sequencer.fatal.message}` : undefined),
+      ...(witnesses ? { servedCheckpoint: () => witnesses.served() } : {}),
+    });
+    witnesses?.start(config.witnessIntervalMs);
     return {
       app,
       store,
@@ -91,6 +102,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       sequenceDeps: deps,
       keyCreated,
       async close() {
+        await witnesses?.stop();
         await sequencer.close();
         await store.close();
         unlock();

@@ -215,6 +215,35 @@ describe("ledger CLI end to end", () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, approved: true, approvalIndex: null });
   });
 
+  it("monitor reports the namespace's records with alerts, and posts them to a webhook", async () => {
+    const posted: any[] = [];
+    const hook = createServer((req, res) => {
+      let b = "";
+      req.on("data", (c) => (b += c));
+      req.on("end", () => {
+        posted.push(JSON.parse(b));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+      const r = await cli("monitor", "--server", A.url, "--log-key", logKey, "--namespace", "npm:@cli", "--once", "--json", "--webhook", url);
+      expect(r.code, r.err).toBe(0);
+      const reports = r.out.trim().split("\n").map((l) => JSON.parse(l));
+      expect(reports.every((x) => x.namespace === "npm:@cli")).toBe(true);
+      expect(reports.filter((x) => x.alerts.includes("NEW KEY")).length).toBe(4);
+      expect(reports.find((x) => x.summary === "release.sign cli-pkg@1.0.0").alerts).toContain("RELEASE WITHOUT APPROVAL");
+      expect(reports.find((x) => x.alerts.includes("BREAK-GLASS record ignored (policy refuse)"))).toBeDefined();
+      expect(reports.find((x) => x.type === "key.revoke").summary).toMatch(/laptop stolen/);
+      expect(posted).toEqual(reports);
+      const accepting = await cli("monitor", "--server", A.url, "--log-key", logKey, "--namespace", "npm:@cli", "--once", "--break-glass", "accept", "--core-keys", `2:${keys.core1!.publicKey},${keys.core2!.publicKey}`);
+      expect(accepting.out).toMatch(/key\.register role publish {2}\[NEW KEY\] \[BREAK-GLASS\]/);
+    } finally {
+      hook.close();
+    }
+  });
+
   it("usage errors exit 2; an unreachable server exits 3", async () => {
     expect((await cli("verify-release", "--server", A.url)).code).toBe(2);
     expect((await cli("sign-release", "--server", A.url, "--namespace", "npm:@cli")).code).toBe(2);

@@ -222,6 +222,36 @@ export class KyselyStore implements Store {
     return rows.map((r) => bytes(r.hash));
   }
 
+  async addCosignature(treeSize: bigint, witness: string, line: string): Promise<void> {
+    await this.db.insertInto("cosignatures").values({ tree_size: treeSize, witness, line }).onConflict((oc) => oc.columns(["tree_size", "witness"]).doNothing()).execute();
+  }
+
+  async latestCosigned(quorum: number): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined> {
+    const best = await this.db
+      .selectFrom("cosignatures")
+      .select("tree_size")
+      .groupBy("tree_size")
+      .having((eb) => eb.fn.countAll(), ">=", quorum)
+      .orderBy("tree_size", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (!best) return undefined;
+    const size = parseInt8(best.tree_size);
+    const checkpoint = await this.getCheckpoint(size);
+    if (!checkpoint) return undefined;
+    const rows = await this.db.selectFrom("cosignatures").select("line").where("tree_size", "=", size).orderBy("witness").execute();
+    return { checkpoint, lines: rows.map((r) => r.line) };
+  }
+
+  async addEvidence(peer: string, body: string): Promise<void> {
+    await this.db.insertInto("evidence").values({ peer, body }).execute();
+  }
+
+  async listEvidence() {
+    const rows = await this.db.selectFrom("evidence").selectAll().orderBy("id").execute();
+    return rows.map((r) => ({ id: r.id, detectedAt: r.detected_at, peer: r.peer, body: r.body }));
+  }
+
   async entryCount(): Promise<bigint> {
     const r = await this.db.selectFrom("entries").select((eb) => eb.fn.max("idx").as("m")).executeTakeFirst();
     return r?.m === null || r?.m === undefined ? 0n : parseInt8(r.m) + 1n;

@@ -102,6 +102,11 @@ export interface Store extends StoreReader {
   listTokens(): Promise<WriterToken[]>;
   /** Revokes every unrevoked token of that name; returns how many. */
   revokeToken(name: string): Promise<number>;
+  addCosignature(treeSize: bigint, witness: string, line: string): Promise<void>;
+  /** The largest checkpoint with at least `quorum` cosignatures, with those lines. */
+  latestCosigned(quorum: number): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined>;
+  addEvidence(peer: string, body: string): Promise<void>;
+  listEvidence(): Promise<Array<{ id: number; detectedAt: Date; peer: string; body: string }>>;
   /** Checks the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

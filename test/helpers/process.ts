@@ -13,7 +13,24 @@ export interface Running {
 
 /** Starts `ledger serve` on a free port and resolves once it listens. */
 export function startServer(env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return startLedger(["serve", "--port", env.PORT ?? "0"], env, timeoutMs);
+}
+
+/** A port free on loopback right now. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a long-running `ledger` command that prints "listening on <url>". */
+export function startLedger(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stderr!.on("data", (d) => (err += d));

@@ -1,0 +1,109 @@
+/** `ledger mirror`: a separate process with its own store that follows, verifies, serves and cosigns a log. */
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { createVerifier } from "../../client/note.js";
+import type { CoreKeys } from "../../client/replay.js";
+import { createApp } from "../app.js";
+import { lockDataDir, StartupError } from "../ledger.js";
+import { loadOrCreateKey, KeyFileError } from "../log/signer.js";
+import { NamespaceCache } from "../state/namespaces.js";
+import { openStore, type KyselyStore } from "../store/kysely-store.js";
+import { createCosigner, type Cosigner } from "./cosigner.js";
+import { MirrorFollower } from "./follower.js";
+import { witnessRoutes } from "./witness-routes.js";
+import { randomBytes } from "node:crypto";
+
+export interface MirrorConfig {
+  source: string;
+  logKey: string;
+  dataDir: string;
+  databaseUrl?: string;
+  keyFile?: string;
+  name?: string;
+  peers: string[];
+  intervalMs: number;
+  coreKeys?: CoreKeys;
+}
+
+export interface Mirror {
+  app: Hono;
+  store: KyselyStore;
+  follower: MirrorFollower;
+  cosigner: Cosigner;
+  origin: string;
+  /** Polls the source and the peers until close(). */
+  run(): void;
+  close(): Promise<void>;
+}
+
+export async function createMirror(config: MirrorConfig, opts: { log?: (l: string) => void; fetch?: typeof fetch; onProgress?: (d: bigint, t: bigint) => void } = {}): Promise<Mirror> {
+  const log = opts.log ?? ((l) => console.error(l));
+  let logVerifier;
+  try {
+    logVerifier = createVerifier(config.logKey);
+  } catch (e) {
+    throw new StartupError(`--log-key: ${(e as Error).message}`);
+  }
+  const origin = logVerifier.name;
+  let skey: string;
+  try {
+    skey = loadOrCreateKey(config.keyFile ?? join(config.dataDir, "mirror.key"), config.name ?? `mirror-${randomBytes(4).toString("hex")}`, config.keyFile === undefined).skey;
+  } catch (e) {
+    throw new StartupError(e instanceof KeyFileError ? e.message : String(e));
+  }
+  const cosigner = createCosigner(skey);
+  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  let store: KyselyStore;
+  try {
+    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  } catch (e) {
+    unlock();
+    throw new StartupError(`cannot open the store: ${(e as Error).message}`);
+  }
+  const meta = await store.initMeta({ origin, verifierKey: config.logKey });
+  if (meta.verifierKey !== config.logKey) {
+    await store.close();
+    unlock();
+    throw new StartupError(`this store mirrors ${meta.verifierKey}, not ${config.logKey}`);
+  }
+  const namespaces = new NamespaceCache({ breakGlass: config.coreKeys ? "accept" : "refuse", coreKeys: config.coreKeys });
+  const follower = new MirrorFollower({ store, source: config.source, origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress });
+  const app = createApp({
+    store,
+    namespaces,
+    origin,
+    verifierKey: config.logKey,
+    failing: () => follower.failing,
+    extraRoutes: (a) => a.route("/", witnessRoutes({ store, follower, origin, cosignerName: cosigner.name })),
+  });
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  return {
+    app,
+    store,
+    follower,
+    cosigner,
+    origin,
+    run() {
+      loop ??= (async () => {
+        while (!stopped) {
+          await follower.syncTo().catch((e) => log(`mirror: sync: ${(e as Error).message}`));
+          for (const peer of config.peers) await follower.crossCheck(peer).catch((e) => log(`mirror: cross-check ${peer}: ${(e as Error).message}`));
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, config.intervalMs);
+          });
+        }
+      })();
+    },
+    async close() {
+      stopped = true;
+      wake?.();
+      await loop;
+      await follower.idle(); // let a running sync finish its transaction
+      await store.close();
+      unlock();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * C2SP tlog-witness `POST /add-checkpoint` on a mirror: the checks in the
+ * spec's order, then the mirror fetches and verifies the entries up to the
+ * checkpoint and answers with its cosignature ("verified and mirrored").
+ */
+import { Hono } from "hono";
+import { bytesEqual, parseBase64, parseDecimal } from "../../client/bytes.js";
+import { parseCheckpoint } from "../../client/checkpoint.js";
+import { LedgerError } from "../../client/errors.js";
+import { EMPTY_ROOT } from "../../client/hash.js";
+import { verifyConsistency } from "../../client/merkle-verify.js";
+import { parseNote } from "../../client/note.js";
+import { ApiError } from "../errors.js";
+import type { Store } from "../store/store.js";
+import type { MirrorFollower } from "./follower.js";
+
+function text(body: string, status: number, type = "text/plain; charset=utf-8"): Response {
+  return new Response(body, { status, headers: { "Content-Type": type } });
+}
+
+export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; origin: string; cosignerName: string }): Hono {
+  const app = new Hono();
+  let busy: Promise<unknown> = Promise.resolve();
+
+  app.post("/add-checkpoint", async function addCheckpoint(c) {
+    const body = await c.req.text();
+    if (body.length > 1 << 20) return text("request too large\n", 413);
+    const split = body.indexOf("\n\n");
+    const head = split < 0 ? [] : body.slice(0, split).split("\n");
+    const note = split < 0 ? "" : body.slice(split + 2);
+    const m = /^old (\S+)$/.exec(head[0] ?? "");
+    let old: bigint;
+    let proof: Uint8Array[];
+    let size: bigint;
+    let root: Uint8Array;
+    let origin: string;
+    try {
+      if (!m) throw new Error("missing old line");
+      old = parseDecimal(m[1]!, "old");
+      proof = head.slice(1).map((l) => parseBase64(l));
+      if (proof.length > 63 || proof.some((h) => h.length !== 32)) throw new Error("bad proof");
+      ({ origin, treeSize: size, rootHash: root } = parseCheckpoint(parseNote(note).text));
+    } catch {
+      return text("malformed add-checkpoint request\n", 400);
+    }
+    if (origin !== deps.origin) return text("unknown origin\n", 404);
+    try {
+      deps.follower.open(note);
+    } catch {
+      return text("no valid signature by the log's key\n", 403);
+    }
+    if (old > size) return text("old size is larger than the checkpoint\n", 400);
+    // One request at a time: compare-and-set of the latest cosigned size.
+    const run = busy.then(async () => {
+      const local = await deps.store.latestCheckpoint();
+      const have = local?.treeSize ?? 0n;
+      if (old !== have) return text(`${have}\n`, 409, "text/x.tlog.size");
+      if (size === 0n && !bytesEqual(root, EMPTY_ROOT)) return text("size 0 with a non-empty root\n", 422);
+      if (old === 0n && proof.length > 0) return text("old size 0 takes an empty proof\n", 422);
+      if (old === size && local && !bytesEqual(root, local.rootHash)) return text("same size, different root\n", 422);
+      if (old > 0n && old < size) {
+        try {
+          verifyConsistency(old, size, proof, local!.rootHash, root);
+        } catch (e) {
+          if (e instanceof LedgerError) return text("consistency proof does not verify\n", 422);
+          throw e;
+        }
+      }
+      let stored;
+      try {
+        stored = await deps.follower.syncTo(note);
+      } catch (e) {
+        if (e instanceof ApiError) return text(`not cosigned: ${e.message}\n`, e.status === 503 ? 503 : 422);
+        throw e;
+      }
+      if (stored.treeSize !== size) return text(`${stored.treeSize}\n`, 409, "text/x.tlog.size");
+      const ours = stored.note.split("\n").filter((l) => l.startsWith(`\u2014 ${deps.cosignerName} `));
+      return text(ours.map((l) => l + "\n").join(""), 200);
+    });
+    busy = run.catch(() => {});
+    return run;
+  });
+
+  app.get("/v1/evidence", async (c) => {
+    const rows = await deps.store.listEvidence();
+    return c.json({ evidence: rows.map((r) => ({ id: r.id, detectedAt: r.detectedAt.toISOString(), peer: r.peer, ...JSON.parse(r.body) })) });
+  });
+  return app;
+}
