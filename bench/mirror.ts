@@ -1,0 +1,48 @@
+/**
+ * Mirror catch-up: seeds a log with N entries (BENCH_ENTRIES, default
+ * 100,000), serves it from a real process, starts `ledger mirror` as another
+ * process and times it until it has verified, stored and cosigned them all.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startLedger, startServer } from "../test/helpers/process.js";
+import { seed } from "./seed.js";
+
+const N = Number(process.env.BENCH_ENTRIES ?? 100_000);
+
+export async function mirrorBench(n = N): Promise<{ entries: number; seconds: number; mirrorEntriesPerSecond: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "ledger-mirrorbench-"));
+  const env = { LEDGER_DATA_DIR: join(dir, "log"), LEDGER_ORIGIN: "bench.example/log", DATABASE_URL: "", LEDGER_WRITER_TOKENS: "" };
+  try {
+    await seed(env, n, (s) => process.stderr.write(`\r${s}`));
+    process.stderr.write("\n");
+    const log = await startServer(env);
+    try {
+      const vkey = (await (await fetch(`${log.url}/v1/log`)).json()).verifierKey;
+      const t0 = performance.now();
+      const m = await startLedger(["mirror", "--source", log.url, "--log-key", vkey, "--port", String(await freePort()), "--data-dir", join(dir, "mirror"), "--interval", "50"], {});
+      try {
+        for (;;) {
+          const size = Number((await (await fetch(`${m.url}/v1/log`)).json()).treeSize);
+          if (size >= n) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        return { entries: n, seconds: Math.round(seconds * 10) / 10, mirrorEntriesPerSecond: Math.round(n / seconds) };
+      } finally {
+        await m.stop();
+      }
+    } finally {
+      await log.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await mirrorBench();
+  console.log(`mirror caught up ${r.entries} entries in ${r.seconds} s: ${r.mirrorEntriesPerSecond} entries/s (process start included)`);
+  console.log(JSON.stringify(r));
+}
