@@ -63,7 +63,8 @@ function pct(sorted: number[], p: number): number {
 
 async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "ledger-bench-"));
-  const server = await startServer({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", LEDGER_ORIGIN: "bench.example/log", LEDGER_MAX_PENDING: "100000", LEDGER_WRITER_TOKENS: `bench:${TOKEN}:*`, LEDGER_WRITER_RATE: "1000000" });
+  const nodeArgs = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const server = await startServer({ LEDGER_DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", LEDGER_ORIGIN: "bench.example/log", LEDGER_MAX_PENDING: "100000", LEDGER_WRITER_TOKENS: `bench:${TOKEN}:*`, LEDGER_WRITER_RATE: "1000000" }, 30_000, nodeArgs);
   const url = server.url;
   const keys = makeKeys();
   const post = async (body: unknown, query = "") => {
@@ -159,9 +160,10 @@ async function main() {
   const hw = ceiling();
   const replay = replayBench();
   const results = [];
-  results.push(await runStore("pglite"));
+  const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
+  if (stores.includes("pglite")) results.push(await runStore("pglite"));
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  if (pgUrl) {
+  if (pgUrl && stores.includes("postgres")) {
     const name = `ledger_bench_${process.pid}`;
     const admin = new pg.Client({ connectionString: pgUrl });
     await admin.connect();

@@ -122,6 +122,25 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
     expect(bytesEqual(rootFromLeafHashes(all.map((e) => e.leafHash)), head!.rootHash)).toBe(true);
   });
 
+  it("a sequencer whose cached state is stale (another process appended) reloads it under the lock", async () => {
+    // Two sequencers with separate namespace caches, as two processes would have.
+    const depsA: SequenceDeps = { ...deps, rules: createRecordRules(new NamespaceCache({ breakGlass: "accept" })) };
+    const depsB: SequenceDeps = { ...deps, rules: createRecordRules(new NamespaceCache({ breakGlass: "accept" })) };
+    const ns = "npm:store-stale";
+    const admin = testKey(40);
+    const pub = testKey(41);
+    const run = async (d: SequenceDeps, record: ReturnType<typeof signRelease>) => {
+      const { outcomes } = await sequenceBatch(d, [{ record, recordHash: recordHash(record) }]);
+      return outcomes[0]!.ok ? "ok" : outcomes[0]!.error.code;
+    };
+    expect(await run(depsA, registerKey(ns, admin, "admin"))).toBe("ok");
+    expect(await run(depsB, signRecord({ type: "policy.set", namespace: ns, statement: { adminThreshold: 1, groups: [] } }, admin))).toBe("ok"); // B caches the namespace
+    expect(await run(depsA, registerKey(ns, pub, "publish", admin))).toBe("ok"); // B does not know this key...
+    expect(await run(depsB, signRelease(ns, pub, "s", "1.0.0"))).toBe("ok"); // ...until it sees the log grew
+    expect(await run(depsA, signRecord({ type: "key.revoke", namespace: ns, statement: { keyId: pub.keyId, reason: "x" } }, admin))).toBe("ok");
+    expect(await run(depsB, signRelease(ns, pub, "s", "1.0.1"))).toBe("not_authorized"); // B must not use its stale state
+  });
+
   // PGlite is single-process (the server locks its data dir); PostgreSQL serves many.
   it.runIf(fixture.kind === "postgres")("two sequencers racing on one database (as two processes would) never fork", async () => {
     const other = await loc.open();

@@ -28,11 +28,13 @@ export function createRecordRules(cache: NamespaceCache): () => BatchRules {
   return () => {
     const states = new Map<string, NamespaceState>();
     return {
+      begin(treeSize: bigint) {
+        cache.begin(treeSize);
+      },
       async check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: VerifiedSignatures) {
         let ns = states.get(record.namespace);
         if (!ns) {
-          // Once per batch and namespace: catch up with what other sequencers committed.
-          ns = await cache.fresh(record.namespace, tx);
+          ns = await cache.get(record.namespace, tx);
           states.set(record.namespace, ns);
         }
         const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, sig)) || ed25519VerifyNode(pub, msg, sig);
@@ -44,6 +46,9 @@ export function createRecordRules(cache: NamespaceCache): () => BatchRules {
         }
       },
       async commit() {},
+      committed(treeSize: bigint) {
+        cache.committed(treeSize);
+      },
       rollback() {
         cache.evict(states.keys());
       },

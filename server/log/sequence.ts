@@ -30,6 +30,10 @@ export interface BatchRules {
   check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: Set<string>): Promise<void>;
   /** Writes the state changes of the records that passed `check`. */
   commit(tx: SequencerTx): Promise<void>;
+  /** Called under the lock with the log's size before any check. */
+  begin(treeSize: bigint): void;
+  /** The transaction committed; the log now has `treeSize` entries. */
+  committed(treeSize: bigint): void;
   /** The transaction rolled back: forget in-memory changes of this batch. */
   rollback(): void;
 }
@@ -51,7 +55,9 @@ export interface SequenceResult {
 export async function sequenceBatch(deps: SequenceDeps, batch: PendingRecord[]): Promise<SequenceResult> {
   const rules = deps.rules();
   try {
-    return await commitBatch(deps, rules, batch);
+    const result = await commitBatch(deps, rules, batch);
+    rules.committed(result.checkpoint.treeSize);
+    return result;
   } catch (e) {
     rules.rollback();
     throw e;
@@ -73,6 +79,7 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
     }
     let prev = size === 0n ? ZERO_HASH : (await tx.readNodes([{ level: 0, index: size - 1n }])).get(`0/${size - 1n}`)!;
 
+    rules.begin(size);
     const existing = await tx.findRecords(batch.map((p) => p.recordHash));
     const time = deps.now().toISOString();
     const outcomes: SequenceOutcome[] = [];

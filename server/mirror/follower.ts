@@ -107,6 +107,7 @@ export class MirrorFollower {
     while (size < cp.treeSize) {
       const end = size - (size % BigInt(TILE_WIDTH)) + CHUNK < cp.treeSize ? size - (size % BigInt(TILE_WIDTH)) + CHUNK : cp.treeSize;
       const rules = createRecordRules(this.#d.namespaces)();
+      rules.begin(size);
       try {
         const entries = await this.#fetchEntries(size, end, cp.treeSize);
         const rows: NewEntry[] = [];
@@ -133,6 +134,7 @@ export class MirrorFollower {
           throw new ApiError("invalid_record", `the source's entries do not give the root of its checkpoint ${cp.treeSize}`);
         }
         stored = await this.#store(end === cp.treeSize ? cp : undefined, rows, nodes);
+        rules.committed(end);
       } catch (e) {
         rules.rollback();
         if (e instanceof LedgerError && !this.fatal) throw new ApiError("store_unavailable", `source served data that does not verify: ${e.message}`, { retryAfter: 5 });

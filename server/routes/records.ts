@@ -62,7 +62,7 @@ export async function verifyRequestSignatures(cache: NamespaceCache, store: Stor
       throw new ApiError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
     }
   }
-  const ns = await cache.fresh(record.namespace, store);
+  const ns = await cache.get(record.namespace, store);
   const verified: VerifiedSignatures = new Set();
   const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => {
     const ok = ed25519VerifyNode(pub, msg, sig);

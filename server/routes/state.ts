@@ -22,7 +22,7 @@ export function stateRoutes(deps: StateDeps): Hono {
   const app = new Hono();
 
   app.get("/namespaces/:ns", async (c) => {
-    const ns = await deps.namespaces.fresh(namespaceParam(c.req.param("ns")), deps.store);
+    const ns = await deps.namespaces.get(namespaceParam(c.req.param("ns")), deps.store);
     if (ns.keys.size === 0) throw new ApiError("not_found", `namespace ${ns.namespace} has no records`);
     return c.json({
       namespace: ns.namespace,
@@ -46,7 +46,7 @@ export function stateRoutes(deps: StateDeps): Hono {
     const cut = rest.lastIndexOf("/");
     if (cut <= 0) throw new ApiError("invalid_parameter", "path must be /v1/releases/<namespace>/<package>/<version>");
     const [pkg, version] = [rest.slice(0, cut), rest.slice(cut + 1)];
-    const ns = await deps.namespaces.fresh(namespaceParam(c.req.param("ns")), deps.store);
+    const ns = await deps.namespaces.get(namespaceParam(c.req.param("ns")), deps.store);
     const status = releaseStatus(ns, pkg, version);
     if (!status) throw new ApiError("not_found", `${pkg}@${version} has not been released in ${ns.namespace}`);
     const cp = await deps.store.latestCheckpoint();

@@ -1,8 +1,12 @@
 /**
  * The server's view of namespace state: the client's pure state machine,
  * fed from the entries table per namespace and kept in a bounded LRU cache.
- * A cached state catches up with entries other processes committed before
- * it is used, so multi-process sequencing sees the same state.
+ *
+ * Invariant: every cached state has applied every entry of its namespace
+ * below `knownSize`. Our own sequencer keeps it so by applying each batch
+ * and calling committed(); when the log has grown past knownSize by other
+ * hands (another process sequencing on the same database), the next batch
+ * sees it under the sequencer lock and the cache starts over.
  */
 import { parseEntry } from "../../client/entry.js";
 import { RuleError } from "../../client/errors.js";
@@ -13,22 +17,34 @@ export class NamespaceCache {
   readonly opts: ReplayOptions;
   readonly #max: number;
   readonly #map = new Map<string, NamespaceState>();
+  /** One load per namespace at a time, so every user shares one state object. */
+  readonly #loading = new Map<string, Promise<NamespaceState>>();
+  #knownSize = -1n;
 
   constructor(opts: ReplayOptions, max = 10_000) {
     this.opts = opts;
     this.#max = max;
   }
 
-  /** The namespace's state with every entry `reader` can see applied. */
-  async fresh(name: string, reader: StoreReader): Promise<NamespaceState> {
-    let ns = this.#map.get(name);
-    if (ns) this.#map.delete(name); // re-inserted below: most recently used last
-    ns ??= new NamespaceState(name);
-    this.#map.set(name, ns);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-    const rows = await reader.namespaceEntries(name, ns.lastIndex);
-    for (const r of rows) {
-      if (r.index <= ns.lastIndex) continue; // applied meanwhile by another caller
+  /** The namespace's state: cached, or loaded from every entry `reader` can see. */
+  async get(name: string, reader: StoreReader): Promise<NamespaceState> {
+    const cached = this.#map.get(name);
+    if (cached) {
+      this.#map.delete(name); // re-inserted: most recently used last
+      this.#map.set(name, cached);
+      return cached;
+    }
+    let loading = this.#loading.get(name);
+    if (!loading) {
+      loading = this.#load(name, reader).finally(() => this.#loading.delete(name));
+      this.#loading.set(name, loading);
+    }
+    return loading;
+  }
+
+  async #load(name: string, reader: StoreReader): Promise<NamespaceState> {
+    const ns = new NamespaceState(name);
+    for (const r of await reader.namespaceEntries(name, -1n)) {
       try {
         applyRecord(ns, parseEntry(r.entry).record, r.index, this.opts);
       } catch (e) {
@@ -36,7 +52,22 @@ export class NamespaceCache {
         ns.lastIndex = r.index; // a logged record the rules refuse has no effect, as in client replay
       }
     }
+    this.#map.set(name, ns);
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
     return ns;
+  }
+
+  /** Called under the sequencer lock with the log's size: forgets everything if others appended. */
+  begin(treeSize: bigint): void {
+    if (treeSize !== this.#knownSize) {
+      this.#map.clear();
+      this.#knownSize = treeSize;
+    }
+  }
+
+  /** Our batch committed: cached states are complete up to `treeSize`. */
+  committed(treeSize: bigint): void {
+    this.#knownSize = treeSize;
   }
 
   /** Forgets states that may hold changes of a rolled-back batch. */

@@ -12,8 +12,8 @@ export interface Running {
 }
 
 /** Starts `ledger serve` on a free port and resolves once it listens. */
-export function startServer(env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Running> {
-  return startLedger(["serve", "--port", env.PORT ?? "0"], env, timeoutMs);
+export function startServer(env: Record<string, string | undefined>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Running> {
+  return startLedger(["serve", "--port", env.PORT ?? "0"], env, timeoutMs, nodeArgs);
 }
 
 /** A port free on loopback right now. */
@@ -29,8 +29,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a long-running `ledger` command that prints "listening on <url>". */
-export function startLedger(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startLedger(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
