@@ -10,9 +10,12 @@ import { readRoutes } from "./routes/read.js";
 import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";
 import type { Store } from "./store/store.js";
+import { HeadCache } from "./state/head.js";
 
 export interface AppDeps {
   store: Store;
+  /** The latest checkpoint for the read path (default: a cache refreshed every 100 ms). */
+  head?: HeadCache;
   namespaces: NamespaceCache;
   origin: string;
   verifierKey: string;
@@ -28,7 +31,8 @@ export interface AppDeps {
   logError?: (message: string, error: unknown) => void;
 }
 
-export function createApp(deps: AppDeps): Hono {
+export function createApp(appDeps: AppDeps): Hono {
+  const deps = { ...appDeps, head: appDeps.head ?? new HeadCache(appDeps.store) };
   const app = new Hono();
   const logError = deps.logError ?? ((m, e) => console.error(`ledger: ${m}:`, e));
 
@@ -48,7 +52,7 @@ export function createApp(deps: AppDeps): Hono {
     if (reason) return c.json({ status: "failing", reason }, 503);
     try {
       await deps.store.ping();
-      const cp = await deps.store.latestCheckpoint();
+      const cp = await deps.head.get();
       return c.json({ status: "ok", treeSize: (cp?.treeSize ?? 0n).toString() });
     } catch {
       return c.json({ status: "failing", reason: "the database does not answer" }, 503);

@@ -9,6 +9,7 @@ import { createRecordRules } from "./log/rules.js";
 import { createWriterAuth } from "./auth.js";
 import { WitnessSubmitter } from "./log/witnesses.js";
 import { NamespaceCache } from "./state/namespaces.js";
+import { HeadCache } from "./state/head.js";
 import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
 import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
@@ -73,7 +74,10 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     const namespaces = new NamespaceCache({ breakGlass: "accept", coreKeys: config.coreKeys });
     const deps: SequenceDeps = { store, signer, origin, now: opts.now ?? (() => new Date()), rules: createRecordRules(namespaces) };
     const head = await initLog(deps);
+    const headCache = new HeadCache(store);
+    headCache.set(head);
     const sequencer = new Sequencer(deps, {
+      onCommit: (cp) => headCache.set(cp),
       batchMaxSize: config.batchMaxSize,
       batchMaxAgeMs: config.batchMaxAgeMs,
       maxPending: config.maxPending,
@@ -85,6 +89,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     const witnesses = config.witnesses && new WitnessSubmitter(store, config.witnesses, { log });
     const app = createApp({
       store,
+      head: headCache,
       namespaces,
       origin,
       verifierKey: signer.verifierKey,

@@ -1,5 +1,5 @@
 /** Proofs answered from stored nodes: O(log n) node reads, no tree recomputation. */
-import { consistencyProofRanges, hashRanges, inclusionProofRanges } from "../../client/merkle-tree.js";
+import { consistencyProofRanges, hashRanges, inclusionProofRanges, nodeKey } from "../../client/merkle-tree.js";
 import type { StoreReader } from "../store/store.js";
 
 export function inclusionProof(store: StoreReader, index: bigint, treeSize: bigint): Promise<Uint8Array[]> {
@@ -9,4 +9,17 @@ export function inclusionProof(store: StoreReader, index: bigint, treeSize: bigi
 export function consistencyProof(store: StoreReader, size1: bigint, size2: bigint): Promise<Uint8Array[]> {
   if (size1 === size2) return Promise.resolve([]);
   return hashRanges(consistencyProofRanges(size1, size2), (ids) => store.readNodes(ids));
+}
+
+/** The inclusion proof and the leaf hash, read in one query. */
+export async function inclusionProofAndLeaf(store: StoreReader, index: bigint, treeSize: bigint): Promise<{ proof: Uint8Array[]; leafHash: Uint8Array }> {
+  const leaf = { level: 0, index };
+  let leafHash: Uint8Array | undefined;
+  const proof = await hashRanges(inclusionProofRanges(index, treeSize), async (ids) => {
+    const got = await store.readNodes([...ids, leaf]);
+    leafHash = got.get(nodeKey(leaf));
+    return got;
+  });
+  leafHash ??= (await store.readNodes([leaf])).get(nodeKey(leaf))!; // size-1 trees need no other node
+  return { proof, leafHash };
 }

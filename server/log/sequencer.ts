@@ -27,6 +27,8 @@ export interface SequencerOptions {
   onFatal(e: InvariantError): void;
   /** Called when a batch fails for a retryable reason (store down). */
   onBatchError?(e: unknown): void;
+  /** Called with each newly committed checkpoint. */
+  onCommit?(checkpoint: StoredCheckpoint): void;
 }
 
 export class Sequencer {
@@ -82,6 +84,7 @@ export class Sequencer {
     try {
       const { outcomes, checkpoint } = await sequenceBatch(this.#deps, batch);
       this.latest = checkpoint;
+      this.#opts.onCommit?.(checkpoint);
       outcomes.forEach((o, i) => {
         const w = batch[i]!;
         if (o.ok) w.resolve({ index: o.index, leafHash: o.leafHash, duplicate: o.duplicate, checkpoint });

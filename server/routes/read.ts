@@ -2,12 +2,14 @@
 import { Hono } from "hono";
 import { encodeBase64 } from "../../client/bytes.js";
 import { ApiError } from "../errors.js";
-import { consistencyProof, inclusionProof } from "../log/proofs.js";
+import { consistencyProof, inclusionProofAndLeaf } from "../log/proofs.js";
+import type { HeadCache } from "../state/head.js";
 import type { Store, StoredCheckpoint } from "../store/store.js";
 import { decimalParam, hashParam, optionalDecimalParam } from "./params.js";
 
 export interface ReadDeps {
   store: Store;
+  head: HeadCache;
   origin: string;
   verifierKey: string;
   servedCheckpoint?: () => Promise<string | undefined>;
@@ -15,8 +17,8 @@ export interface ReadDeps {
 
 export const MAX_ENTRIES_PER_PAGE = 1000;
 
-async function latest(store: Store): Promise<StoredCheckpoint> {
-  const c = await store.latestCheckpoint();
+export async function latest(head: HeadCache): Promise<StoredCheckpoint> {
+  const c = await head.get();
   if (!c) throw new ApiError("store_unavailable", "the log has no checkpoint yet", { retryAfter: 1 });
   return c;
 }
@@ -30,13 +32,13 @@ export function readRoutes(deps: ReadDeps): Hono {
   const app = new Hono();
 
   app.get("/checkpoint", async (c) => {
-    const note = (await deps.servedCheckpoint?.()) ?? (await latest(store)).note;
+    const note = (await deps.servedCheckpoint?.()) ?? (await latest(deps.head)).note;
     c.header("Cache-Control", "public, max-age=2");
     return c.body(note, 200, { "Content-Type": "text/plain; charset=utf-8" });
   });
 
   app.get("/v1/log", async (c) => {
-    const cp = await latest(store);
+    const cp = await latest(deps.head);
     return c.json({
       origin: deps.origin,
       verifierKey: deps.verifierKey,
@@ -65,7 +67,7 @@ export function readRoutes(deps: ReadDeps): Hono {
   });
 
   app.get("/v1/proofs/inclusion", async (c) => {
-    const cp = await latest(store);
+    const cp = await latest(deps.head);
     const treeSize = optionalDecimalParam(c.req.query("treeSize"), "treeSize") ?? cp.treeSize;
     if (treeSize > cp.treeSize) throw new ApiError("invalid_parameter", `tree size ${treeSize} is beyond the log's size ${cp.treeSize}`);
     const byIndex = c.req.query("index");
@@ -80,16 +82,14 @@ export function readRoutes(deps: ReadDeps): Hono {
       index = found;
     }
     if (index >= treeSize) throw new ApiError("invalid_parameter", `index ${index} out of bounds for tree size ${treeSize}`);
-    const entry = await store.getEntry(index);
-    if (!entry) throw new ApiError("not_found", `entry ${index} does not exist`);
-    const proof = await inclusionProof(store, index, treeSize);
-    return c.json({ index: index.toString(), treeSize: treeSize.toString(), leafHash: encodeBase64(entry.leafHash), proof: proof.map(encodeBase64) });
+    const { proof, leafHash } = await inclusionProofAndLeaf(store, index, treeSize);
+    return c.json({ index: index.toString(), treeSize: treeSize.toString(), leafHash: encodeBase64(leafHash), proof: proof.map(encodeBase64) });
   });
 
   app.get("/v1/proofs/consistency", async (c) => {
     const size1 = decimalParam(c.req.query("size1"), "size1");
     const size2 = decimalParam(c.req.query("size2"), "size2");
-    const cp = await latest(store);
+    const cp = await latest(deps.head);
     if (size2 > cp.treeSize) throw new ApiError("invalid_parameter", `size2 ${size2} is beyond the log's size ${cp.treeSize}`);
     if (size1 === 0n || size1 > size2) throw new ApiError("invalid_parameter", `no consistency proof from size ${size1} to size ${size2}: need 0 < size1 <= size2`);
     const proof = await consistencyProof(store, size1, size2);

@@ -4,12 +4,14 @@ import { encodeBase64 } from "../../client/bytes.js";
 import { releaseStatus } from "../../client/replay.js";
 import { NAMESPACE_RE } from "../../schema/records.js";
 import { ApiError } from "../errors.js";
-import { inclusionProof } from "../log/proofs.js";
+import { inclusionProofAndLeaf } from "../log/proofs.js";
+import type { HeadCache } from "../state/head.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import type { Store } from "../store/store.js";
 
 export interface StateDeps {
   store: Store;
+  head: HeadCache;
   namespaces: NamespaceCache;
 }
 
@@ -49,17 +51,16 @@ export function stateRoutes(deps: StateDeps): Hono {
     const ns = await deps.namespaces.get(namespaceParam(c.req.param("ns")), deps.store);
     const status = releaseStatus(ns, pkg, version);
     if (!status) throw new ApiError("not_found", `${pkg}@${version} has not been released in ${ns.namespace}`);
-    const cp = await deps.store.latestCheckpoint();
-    const entry = await deps.store.getEntry(status.release.index);
-    if (!cp || !entry) throw new ApiError("store_unavailable", "the release's entry is not readable", { retryAfter: 1 });
-    const proof = await inclusionProof(deps.store, status.release.index, cp.treeSize);
+    const cp = await deps.head.get();
+    if (!cp || cp.treeSize <= status.release.index) throw new ApiError("store_unavailable", "the release is not yet covered by a checkpoint", { retryAfter: 1 });
+    const { proof, leafHash } = await inclusionProofAndLeaf(deps.store, status.release.index, cp.treeSize);
     return c.json({
       namespace: ns.namespace,
       package: pkg,
       version,
       artifacts: status.release.artifacts,
       index: status.release.index.toString(),
-      leafHash: encodeBase64(entry.leafHash),
+      leafHash: encodeBase64(leafHash),
       signedBy: status.release.signedBy,
       approved: status.approved,
       approvalIndex: status.approvalIndex === null ? null : status.approvalIndex.toString(),

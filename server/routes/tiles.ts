@@ -8,6 +8,7 @@ import { FormatError } from "../../client/errors.js";
 import { encodeEntryBundle, parseTileIndex, TILE_HEIGHT, TILE_WIDTH } from "../../client/tiles.js";
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import type { HeadCache } from "../state/head.js";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -49,14 +50,14 @@ function parseTileRest(rest: string): { n: bigint; width: number } {
   }
 }
 
-export function tileRoutes(deps: { store: Store; cacheBytes?: number }): Hono {
+export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: number }): Hono {
   const { store } = deps;
   const cache = new ByteLru(deps.cacheBytes ?? 64 << 20);
   const app = new Hono();
 
   /** Checks the tile (level, n, width) exists under the latest checkpoint and a checkpoint justifies it. */
   async function check(level: number, n: bigint, width: number): Promise<void> {
-    const cp = await store.latestCheckpoint();
+    const cp = await deps.head.get();
     const perNode = 1n << BigInt(TILE_HEIGHT * level);
     const end = (n * BigInt(TILE_WIDTH) + BigInt(width)) * perNode; // leaves covered up to this tile width
     if (!cp || cp.treeSize < end) throw new ApiError("not_found", "tile beyond the tree");
