@@ -15,6 +15,7 @@ import { createVerifier, type NoteVerifier } from "./note.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
 import { releaseStatus, Replayer, type Artifact, type BreakGlassPolicy, type CoreKeys, type ReplayEvent, type Verify } from "./replay.js";
 import { canonicalize } from "./jcs.js";
+import { parseEntryBundle, tilePath, tileWidth, TILE_WIDTH } from "./tiles.js";
 
 export interface TrustedStateStore {
   load(): Promise<string | undefined>;
@@ -49,6 +50,8 @@ export interface LedgerClientOptions {
   onProgress?: (done: bigint, total: bigint) => void;
   /** Called for every record synced, after replay applied (or refused, or ignored) it. */
   onRecord?: (event: ReplayEvent, record: unknown) => void | Promise<void>;
+  /** How sync fetches entries: C2SP entry bundles (default) or the JSON API. */
+  transport?: "tiles" | "json";
 }
 
 export interface ReleaseQuery {
@@ -225,14 +228,23 @@ export class LedgerClient {
   }
 
   /** Verifies that the entry at `index` is in the trusted tree; returns its bytes. */
-  async verifyInclusion(index: bigint): Promise<{ entry: Uint8Array; leafHash: Uint8Array; treeSize: bigint }> {
+  async verifyInclusion(which: bigint | Uint8Array): Promise<{ index: bigint; entry: Uint8Array; leafHash: Uint8Array; treeSize: bigint }> {
     const cp = (await this.trusted()) ?? (await this.update());
-    const e = await this.#json(this.#opts.url, `/v1/entries/${index}`);
-    const entry = parseBase64(e.entry as string);
+    let index: bigint;
+    let entry: Uint8Array;
+    if (typeof which === "bigint") {
+      index = which;
+      entry = parseBase64((await this.#json(this.#opts.url, `/v1/entries/${index}`)).entry as string);
+    } else {
+      // The entry's bytes: find its index by leaf hash; the proof then binds hash and index.
+      entry = which;
+      const p = await this.#json(this.#opts.url, `/v1/proofs/inclusion?leafHash=${encodeURIComponent(encodeBase64(entryLeafHash(entry)))}&treeSize=${cp.treeSize}`);
+      index = BigInt(p.index as string);
+    }
     const leafHash = entryLeafHash(entry);
     const proof = await this.#proof(this.#opts.url, `/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
     verifyInclusion(index, cp.treeSize, leafHash, proof, cp.rootHash);
-    return { entry, leafHash, treeSize: cp.treeSize };
+    return { index, entry, leafHash, treeSize: cp.treeSize };
   }
 
   /** Verifies that an older checkpoint note is consistent with the trusted one. */
@@ -249,10 +261,7 @@ export class LedgerClient {
     const cp = await this.update();
     const s = this.#sync;
     while (s.range.size < cp.treeSize) {
-      const limit = cp.treeSize - s.range.size > 1000n ? 1000n : cp.treeSize - s.range.size;
-      const page = await this.#json(this.#opts.url, `/v1/entries?start=${s.range.size}&limit=${limit}`);
-      const entries = page.entries as Array<{ index: string; entry: string; leafHash: string }> | undefined;
-      if (!Array.isArray(entries) || entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${s.range.size} below its checkpoint ${cp.treeSize}`);
+      const entries = this.#opts.transport === "json" ? await this.#jsonPage(cp.treeSize) : await this.#bundle(cp.treeSize);
       for (const e of entries) {
         this.#applyEntry(e);
         // Reported right after each record applies, so the state it sees is the state at that index.
@@ -268,11 +277,32 @@ export class LedgerClient {
     return cp;
   }
 
-  #applyEntry(e: { index: string; entry: string; leafHash: string }): void {
+  /** The next entries from the C2SP entry bundle (immutable, CDN-cacheable) that holds them. */
+  async #bundle(treeSize: bigint): Promise<Uint8Array[]> {
+    const start = this.#sync.range.size;
+    const t = start / BigInt(TILE_WIDTH);
+    const w = tileWidth(0, t, treeSize);
+    const all = parseEntryBundle(new Uint8Array(await (await this.#get(this.#opts.url, "/" + tilePath("entries", t, w))).arrayBuffer()));
+    if (all.length !== w) throw new PolicyError("entry", `bundle ${t} has ${all.length} entries, want ${w}`);
+    return all.slice(Number(start - t * BigInt(TILE_WIDTH)));
+  }
+
+  async #jsonPage(treeSize: bigint): Promise<Uint8Array[]> {
+    const start = this.#sync.range.size;
+    const limit = treeSize - start > 1000n ? 1000n : treeSize - start;
+    const page = await this.#json(this.#opts.url, `/v1/entries?start=${start}&limit=${limit}`);
+    const entries = page.entries as Array<{ entry: string; leafHash: string }> | undefined;
+    if (!Array.isArray(entries) || entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${start} below its checkpoint ${treeSize}`);
+    return entries.map((e) => {
+      const bytes = parseBase64(e.entry);
+      if (e.leafHash !== encodeBase64(entryLeafHash(bytes))) throw new PolicyError("entry", "served leaf hash is not the hash of its bytes");
+      return bytes;
+    });
+  }
+
+  #applyEntry(bytes: Uint8Array): void {
     const s = this.#sync;
-    const bytes = parseBase64(e.entry);
     const leafHash = entryLeafHash(bytes);
-    if (e.leafHash !== encodeBase64(leafHash)) throw new PolicyError("entry", `entry ${e.index}: served leaf hash is not the hash of its bytes`);
     const entry = parseEntry(bytes);
     if (entry.index !== s.range.size) throw new PolicyError("entry", `entry at position ${s.range.size} says index ${entry.index}`);
     if (!bytesEqual(entry.prev, s.prev)) throw new PolicyError("hash_chain", `entry ${entry.index} does not link to entry ${entry.index - 1n}`);

@@ -112,6 +112,20 @@ describe("LedgerClient", () => {
     await expect(c.verifyRelease({ namespace: "npm:@c", package: "c", version: "1.0.1", artifacts: [{ name: "x", sha256: "0".repeat(64) }] })).rejects.toMatchObject({ check: "artifacts_mismatch" });
   });
 
+  it("syncs over the JSON API as over entry bundles, and verifies inclusion by index or by entry bytes", async () => {
+    const viaJson = client("http://log", new MemoryStateStore(), { transport: "json" });
+    const viaTiles = client("http://log");
+    const [a, b] = [await viaJson.sync(), await viaTiles.sync()];
+    expect(a.treeSize).toBe(b.treeSize);
+    expect(viaJson.stats).toEqual(viaTiles.stats);
+    const byIndex = await viaTiles.verifyInclusion(3n);
+    const byEntry = await viaTiles.verifyInclusion(byIndex.entry);
+    expect(byEntry.index).toBe(3n);
+    const forged = byIndex.entry.slice();
+    forged[forged.length - 3]! ^= 1;
+    await expect(viaTiles.verifyInclusion(forged)).rejects.toBeInstanceOf(LedgerError);
+  });
+
   it("quorum: a mirror serving a consistent checkpoint vouches; a forked or missing one does not", async () => {
     const q = (mirrors: string[], k: number) => ({ quorum: { witnesses: [], k, mirrors } });
     expect((await client("http://log", new MemoryStateStore(), q(["http://mirror"], 1)).update()).treeSize).toBeGreaterThan(0n);

@@ -17,6 +17,8 @@ export interface AppendResult {
 interface Waiting extends PendingRecord {
   resolve(r: AppendResult): void;
   reject(e: unknown): void;
+  /** When it arrived (performance.now()). */
+  at: number;
 }
 
 export interface SequencerOptions {
@@ -61,10 +63,21 @@ export class Sequencer {
       return Promise.reject(new ApiError("overloaded", `${this.#pool.length} appends are waiting: try again shortly`, { retryAfter: 1 }));
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#pool.push({ ...p, resolve, reject });
-      if (this.#pool.length >= this.#opts.batchMaxSize) this.#kick();
-      else this.#timer ??= setTimeout(() => this.#kick(), this.#opts.batchMaxAgeMs);
+      this.#pool.push({ ...p, resolve, reject, at: performance.now() });
+      this.#schedule();
     });
+  }
+
+  /**
+   * A batch starts when `batchMaxSize` records wait or the oldest has waited
+   * `batchMaxAgeMs` (time spent behind a running batch counts), so under
+   * load batches follow each other without idle gaps.
+   */
+  #schedule(): void {
+    if (this.#running || this.#pool.length === 0) return;
+    const age = performance.now() - this.#pool[0]!.at;
+    if (this.#pool.length >= this.#opts.batchMaxSize || age >= this.#opts.batchMaxAgeMs || this.#closed) this.#kick();
+    else this.#timer ??= setTimeout(() => this.#kick(), this.#opts.batchMaxAgeMs - age);
   }
 
   #kick(): void {
@@ -73,8 +86,7 @@ export class Sequencer {
     if (this.#running || this.#pool.length === 0) return;
     this.#running = this.#runOnce().finally(() => {
       this.#running = undefined;
-      if (this.#pool.length >= this.#opts.batchMaxSize || (this.#closed && this.#pool.length > 0)) this.#kick();
-      else if (this.#pool.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.#opts.batchMaxAgeMs);
+      this.#schedule();
     });
   }
 
