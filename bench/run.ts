@@ -14,6 +14,7 @@ import { keyIdOf, recordSigningMessage } from "../client/entry.js";
 import { privateKeyFromSeed } from "../server/crypto.js";
 import { startServer } from "../test/helpers/process.js";
 import { replayBench } from "./replay.js";
+import { mirrorBench } from "./mirror.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -143,7 +144,7 @@ async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
       appendLatencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99) },
       checkpointLatencyMs: { p50: pct(checkpointLatencies, 50), p99: pct(checkpointLatencies, 99) },
       readsPerSecond,
-      mirrorEntriesPerSecond: null,
+      mirrorEntriesPerSecond: 0, // filled in by main() from the mirror run
       serverPeakRssMb,
       treeSize: Number(treeSize),
       refused,
@@ -159,6 +160,7 @@ async function runStore(store: "pglite" | "postgres", databaseUrl?: string) {
 async function main() {
   const hw = ceiling();
   const replay = replayBench();
+  const mirror = await mirrorBench(Number(process.env.BENCH_MIRROR_ENTRIES ?? 20_000));
   const results = [];
   const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
   if (stores.includes("pglite")) results.push(await runStore("pglite"));
@@ -183,6 +185,8 @@ async function main() {
       `${r.store.padEnd(9)} ${String(r.appendsPerSecond).padStart(9)} ${String(r.appendLatencyMs.p50).padStart(7)} ${String(r.appendLatencyMs.p99).padStart(7)} ${String(r.checkpointLatencyMs.p99).padStart(12)} ${String(r.readsPerSecond).padStart(8)} ${String(r.serverPeakRssMb).padStart(12)} ${String(r.treeSize).padStart(8)}`,
     );
   }
+  for (const r of results) r.mirrorEntriesPerSecond = mirror.mirrorEntriesPerSecond;
+  console.log(`mirror: caught up ${mirror.entries} entries in ${mirror.seconds} s (${mirror.mirrorEntriesPerSecond}/s, PGlite to PGlite, process start included)`);
   console.log(`replay: ${replay.records} records at ${replay.replayRecordsPerSecond}/s (node:crypto), ${replay.replayNobleRecordsPerSecond}/s (noble), rules alone ${replay.replayRulesOnlyRecordsPerSecond}/s`);
   console.log(`ceiling: ed25519 verify ${hw.ed25519VerifyPerSecond}/s, sha256 ${hw.sha256PerSecond}/s per core`);
   for (const r of results) {

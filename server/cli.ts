@@ -4,11 +4,10 @@ import { serve } from "@hono/node-server";
 import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
-import { createLedger, lockDataDir, StartupError } from "./ledger.js";
+import { createLedger, openLockedStore, StartupError } from "./ledger.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
-import { openStore } from "./store/kysely-store.js";
 import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
 import { mirrorCommand, monitorCommand } from "./cli-follow.js";
 import { join } from "node:path";
@@ -198,8 +197,9 @@ async function migrateCommand(args: string[], io: Out): Promise<number> {
   const values = parse(args, { "database-url": { type: "string" }, "data-dir": { type: "string" } });
   if (values.help) return io.out("Usage: ledger migrate [--database-url <url>] [--data-dir <dir>]\n"), 0;
   const config = loadConfig(envWithFlags(values));
-  const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  const { store, unlock } = await openLockedStore(config); // migrations run on open
   await store.close();
+  unlock();
   io.err(`ledger: migrations applied (${store.kind})\n`);
   return 0;
 }
@@ -241,8 +241,7 @@ async function tokenCommand(args: string[], io: Out): Promise<number> {
     for (const p of patterns) if (!NAMESPACE_PATTERN_RE.test(p)) throw new UsageError(`bad namespace pattern ${JSON.stringify(p)}`);
   }
   const config = loadConfig(envWithFlags(values as Record<string, unknown>));
-  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
-  const store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  const { store, unlock } = await openLockedStore(config);
   try {
     if (sub === "create") {
       const token = newToken();

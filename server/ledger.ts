@@ -57,14 +57,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
   }
   const origin = signer.name;
 
-  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
-  let store: KyselyStore;
-  try {
-    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
-  } catch (e) {
-    unlock();
-    throw new StartupError(`cannot open the store: ${(e as Error).message}`);
-  }
+  const { store, unlock } = await openLockedStore(config);
   try {
     const meta = await store.initMeta({ origin, verifierKey: signer.verifierKey });
     if (meta.origin !== origin || meta.verifierKey !== signer.verifierKey) {
@@ -117,6 +110,20 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     await store.close().catch(() => {});
     unlock();
     throw e;
+  }
+}
+
+/**
+ * Opens the configured store: PostgreSQL, or PGlite in `<dataDir>/pglite`
+ * with the data dir locked for this process until `unlock()`.
+ */
+export async function openLockedStore(config: { dataDir: string; databaseUrl?: string | undefined }): Promise<{ store: KyselyStore; unlock: () => void }> {
+  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
+  try {
+    return { store: await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") }), unlock };
+  } catch (e) {
+    unlock();
+    throw new StartupError(`cannot open the store: ${(e as Error).message}`);
   }
 }
 

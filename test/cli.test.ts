@@ -38,6 +38,25 @@ describe("ledger keygen", () => {
   });
 });
 
+describe("ledger migrate", () => {
+  it("applies the migrations, idempotently, and refuses a data dir a server holds", async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 2; i++) {
+      const r = await runLedger(["migrate", "--data-dir", dir], { DATABASE_URL: "" });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/migrations applied \(pglite\)/);
+    }
+    const server = await startServer({ LEDGER_DATA_DIR: dir, DATABASE_URL: "", LEDGER_WRITER_TOKENS: "" });
+    try {
+      const r = await runLedger(["migrate", "--data-dir", dir], { DATABASE_URL: "" });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/in use by process/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("ledger serve refuses bad configuration with every problem named", () => {
   it("lists all bad values at once", async () => {
     const r = await runLedger(["serve"], { PORT: "99999", BATCH_MAX_SIZE: "0", DATABASE_URL: "mysql://x", LEDGER_DATA_DIR: tempDir() });

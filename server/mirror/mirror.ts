@@ -4,10 +4,10 @@ import type { Hono } from "hono";
 import { createVerifier } from "../../client/note.js";
 import type { CoreKeys } from "../../client/replay.js";
 import { createApp } from "../app.js";
-import { lockDataDir, StartupError } from "../ledger.js";
+import { openLockedStore, StartupError } from "../ledger.js";
 import { loadOrCreateKey, KeyFileError } from "../log/signer.js";
 import { NamespaceCache } from "../state/namespaces.js";
-import { openStore, type KyselyStore } from "../store/kysely-store.js";
+import type { KyselyStore } from "../store/kysely-store.js";
 import { createCosigner, type Cosigner } from "./cosigner.js";
 import { MirrorFollower } from "./follower.js";
 import { witnessRoutes } from "./witness-routes.js";
@@ -52,14 +52,7 @@ export async function createMirror(config: MirrorConfig, opts: { log?: (l: strin
     throw new StartupError(e instanceof KeyFileError ? e.message : String(e));
   }
   const cosigner = createCosigner(skey);
-  const unlock = config.databaseUrl ? () => {} : lockDataDir(config.dataDir);
-  let store: KyselyStore;
-  try {
-    store = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
-  } catch (e) {
-    unlock();
-    throw new StartupError(`cannot open the store: ${(e as Error).message}`);
-  }
+  const { store, unlock } = await openLockedStore(config);
   const meta = await store.initMeta({ origin, verifierKey: config.logKey });
   if (meta.verifierKey !== config.logKey) {
     await store.close();
