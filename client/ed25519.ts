@@ -27,3 +27,18 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 export function ed25519RandomSeed(): Uint8Array {
   return ed.utils.randomSecretKey();
 }
+
+/**
+ * A public key both verifiers treat alike: a canonical encoding of a point
+ * that is not of small order. OpenSSL accepts the trivial signature (R = 0,
+ * S = 0) for a small-order key on any message, noble's strict mode does not:
+ * such keys are refused everywhere so that server and clients agree.
+ */
+export function isValidPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  try {
+    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}

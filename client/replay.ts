@@ -9,7 +9,7 @@
  */
 import type { LedgerRecord } from "../schema/records.js";
 import { concatBytes, parseBase64, utf8 } from "./bytes.js";
-import { ed25519Verify } from "./ed25519.js";
+import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
 import { keyIdOf, recordSigningMessage } from "./entry.js";
 import { RuleError } from "./errors.js";
 import { canonicalize } from "./jcs.js";
@@ -149,6 +149,7 @@ export function verifySignatures(ns: NamespaceState, record: LedgerRecord, opts:
 function decodeKey(b64: string): Uint8Array {
   const k = parseBase64(b64);
   if (k.length !== 32) throw new RuleError("invalid_record", "publicKey must be 32 bytes");
+  if (!isValidPublicKey(k)) throw new RuleError("invalid_record", "publicKey is not a canonical Ed25519 point of large order");
   return k;
 }
 

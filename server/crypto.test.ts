@@ -1,7 +1,7 @@
 /** node:crypto (server) and @noble/ed25519 (client) must produce and accept the same bytes. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ed25519PublicKey, ed25519Sign, ed25519Verify } from "../client/ed25519.js";
+import { ed25519PublicKey, ed25519Sign, ed25519Verify, isValidPublicKey } from "../client/ed25519.js";
 import { createNoteSigner, formatSignerKey, signNote } from "../client/note.js";
 import { ed25519SignNode, ed25519VerifyNode, privateKeyFromSeed } from "./crypto.js";
 import { createLogSigner } from "./log/signer.js";
@@ -39,6 +39,21 @@ describe("Ed25519: node:crypto and noble agree", () => {
     const pub = ed25519PublicKey(seed);
     expect(ed25519Verify(pub, msg, mall)).toBe(false);
     expect(ed25519VerifyNode(pub, msg, mall)).toBe(false);
+  });
+
+  it("both refuse the trivial signature of a small-order key, which OpenSSL alone would accept", () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the neutral point
+    const trivial = new Uint8Array(64);
+    trivial[0] = 1; // R = neutral point, S = 0
+    const msg = new TextEncoder().encode("any message at all");
+    expect(ed25519Verify(identity, msg, trivial)).toBe(false);
+    expect(ed25519VerifyNode(identity, msg, trivial)).toBe(false);
+    expect(isValidPublicKey(identity)).toBe(false);
+    expect(isValidPublicKey(ed25519PublicKey(new Uint8Array(32).fill(1)))).toBe(true);
+    const nonCanonical = new Uint8Array(32).fill(0xff);
+    nonCanonical[31] = 0x7f; // y = 2^255 - 1 >= p
+    expect(isValidPublicKey(nonCanonical)).toBe(false);
   });
 
   it("both refuse wrong lengths and garbage keys without throwing", () => {

@@ -4,21 +4,23 @@
  * produce and accept the same bytes.
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { isValidPublicKey } from "../client/ed25519.js";
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const MAX_CACHED_KEYS = 10_000;
-const publicKeys = new Map<string, KeyObject>();
+const publicKeys = new Map<string, KeyObject | null>();
 
 export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
 }
 
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
+/** The key object, or null for a key the client's verifier would refuse (see isValidPublicKey). */
+function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString("base64");
   let obj = publicKeys.get(k);
-  if (!obj) {
-    obj = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+  if (obj === undefined) {
+    obj = isValidPublicKey(publicKey) ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" }) : null;
     if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.delete(publicKeys.keys().next().value!);
     publicKeys.set(k, obj);
   }
@@ -32,7 +34,8 @@ export function ed25519SignNode(key: KeyObject, message: Uint8Array): Uint8Array
 export function ed25519VerifyNode(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   try {
-    return verify(null, message, publicKeyObject(publicKey), signature);
+    const key = publicKeyObject(publicKey);
+    return key !== null && verify(null, message, key, signature);
   } catch {
     return false; // not a valid curve point
   }

@@ -75,7 +75,7 @@ describe.each(STORES)("crash safety under SIGKILL: $kind", (fixture) => {
       const url = server.url;
       const final = openCheckpoint(await (await fetch(`${url}/checkpoint`)).text(), { origin: "localhost/ledger", logVerifier: createVerifier(vkey) });
       const leaves: Uint8Array[] = [];
-      let prev = ZERO_HASH;
+      let prev: Uint8Array = ZERO_HASH;
       for (let t = 0n; BigInt(leaves.length) < final.treeSize; t++) {
         const width = final.treeSize - t * 256n >= 256n ? 256 : Number(final.treeSize - t * 256n);
         const res = await fetch(`${url}/tile/entries/${String(t).padStart(3, "0")}${width < 256 ? `.p/${width}` : ""}`);

@@ -8,6 +8,7 @@ import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
 import { RuleError } from "../../client/errors.js";
 import { verifySignatures } from "../../client/replay.js";
+import { isValidPublicKey } from "../../client/ed25519.js";
 import { ApiError } from "../errors.js";
 import { ruleToApiError, verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -58,6 +59,7 @@ export async function verifyRequestSignatures(cache: NamespaceCache, store: Stor
   if (record.type === "key.register") {
     const own = parseBase64(record.statement.publicKey);
     if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
+    if (!isValidPublicKey(own)) throw new ApiError("invalid_record", "statement.publicKey: not a canonical Ed25519 point of large order");
     if (!record.signatures.some((s) => s.keyId === keyIdOf(own))) {
       throw new ApiError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
     }
