@@ -261,6 +261,7 @@ describe("records that are not records", () => {
     ["unknown type", { type: "x", namespace: NS, statement: {}, signatures: [] }],
     ["extra field", { ...release("1.0.0", [pub1!]), extra: true }],
     ["no signatures", { ...release("1.0.0", [pub1!]), signatures: [] }],
+    ["non-canonical base64 in a signature", { ...release("1.0.0", [pub1!]), signatures: [{ keyId: pub1!.keyId, sig: "AB==" }] }],
   ])("refuses %s without throwing", (_d, rec) => {
     const w = populated();
     const e = w.r.apply(rec, 1000n);

@@ -139,15 +139,24 @@ export function verifySignatures(ns: NamespaceState, record: LedgerRecord, opts:
     else if (ns.keys.has(s.keyId)) pub = parseBase64(ns.keys.get(s.keyId)!.publicKey);
     else if (breakGlass) pub = opts.coreKeys?.keys.get(s.keyId);
     if (!pub) throw new RuleError("unknown_key", `key ${s.keyId} is not registered in ${ns.namespace}`);
-    const sig = parseBase64(s.sig);
+    const sig = decode64(s.sig, "signature");
     if (sig.length !== 64 || !verify(pub, message, sig)) throw new RuleError("bad_signature", `signature by key ${s.keyId} does not verify`);
     signers.add(s.keyId);
   }
   return { signers };
 }
 
+/** untrusted: base64 inside a record; a non-canonical encoding makes the record invalid, never a crash. */
+function decode64(b64: string, what: string): Uint8Array {
+  try {
+    return parseBase64(b64);
+  } catch {
+    throw new RuleError("invalid_record", `${what} is not canonical base64`);
+  }
+}
+
 function decodeKey(b64: string): Uint8Array {
-  const k = parseBase64(b64);
+  const k = decode64(b64, "publicKey");
   if (k.length !== 32) throw new RuleError("invalid_record", "publicKey must be 32 bytes");
   if (!isValidPublicKey(k)) throw new RuleError("invalid_record", "publicKey is not a canonical Ed25519 point of large order");
   return k;
@@ -325,7 +334,7 @@ const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) =
     if (approvers.has(a.keyId)) throw new RuleError("duplicate_approver", `key ${a.keyId} approves twice`);
     const k = ns.currentKey(a.keyId, "approve");
     if (!k) throw new RuleError("bad_approval", `approval by ${a.keyId}: not a current approve key of ${ns.namespace}`);
-    const sig = parseBase64(a.sig);
+    const sig = decode64(a.sig, "approval signature");
     if (sig.length !== 64 || !verify(parseBase64(k.publicKey), message, sig)) {
       throw new RuleError("bad_approval", `approval by ${a.keyId} does not verify over this release`);
     }

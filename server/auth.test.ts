@@ -4,7 +4,7 @@ import { createWriterAuth, hashToken, namespaceMatches } from "./auth.js";
 import { ApiError } from "./errors.js";
 import type { WriterToken } from "./store/store.js";
 
-function app(opts: { rate?: number; tokens?: WriterToken[]; now?: () => number }) {
+function app(opts: { rate?: number; global?: number; tokens?: WriterToken[]; now?: () => number }) {
   const lookups: string[] = [];
   const store = {
     findToken: async (h: string) => {
@@ -14,7 +14,7 @@ function app(opts: { rate?: number; tokens?: WriterToken[]; now?: () => number }
   };
   const a = new Hono<{ Variables: { writer: { name: string } } }>();
   a.onError((e, c) => c.json({ code: (e as ApiError).code }, (e as ApiError).status, e instanceof ApiError && e.retryAfter ? { "Retry-After": String(e.retryAfter) } : {}));
-  a.post("/", createWriterAuth({ store, envWriters: [{ name: "env", token: "env-token-0123456789", namespaces: ["npm:*"] }], ratePerSecond: opts.rate ?? 100, now: opts.now }), (c) => c.json({ writer: c.get("writer").name }));
+  a.post("/", createWriterAuth({ store, envWriters: [{ name: "env", token: "env-token-0123456789", namespaces: ["npm:*"] }], ratePerSecond: opts.rate ?? 100, globalRatePerSecond: opts.global, now: opts.now }), (c) => c.json({ writer: c.get("writer").name }));
   const call = (token?: string) => a.request("/", { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { call, lookups };
 }
@@ -45,6 +45,16 @@ describe("writer auth", () => {
     expect(limited.headers.get("retry-after")).toBe("1");
     t = 600;
     expect((await call("env-token-0123456789")).status).toBe(200);
+  });
+
+  it("limits all writers together with the global rate", async () => {
+    const t = 0;
+    const { call } = app({ rate: 100, global: 2, tokens: [dbToken("db-token-0123456789")], now: () => t });
+    expect((await call("env-token-0123456789")).status).toBe(200);
+    expect((await call("db-token-0123456789")).status).toBe(200);
+    const limited = await call("env-token-0123456789");
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ code: "rate_limited" });
   });
 
   it("caches database lookups briefly, so revocation takes effect within the cache time", async () => {

@@ -43,6 +43,8 @@ export interface WriterAuthOptions {
   store: Pick<Store, "findToken">;
   envWriters: readonly EnvWriter[];
   ratePerSecond: number;
+  /** Appends per second across all writers together (default: unlimited). */
+  globalRatePerSecond?: number;
   now?: () => number;
   /** How long a database lookup is trusted (revocation takes effect within this). */
   cacheMs?: number;
@@ -70,18 +72,18 @@ export function createWriterAuth(opts: WriterAuthOptions) {
     return writer;
   }
 
-  function take(name: string): void {
+  /** Token bucket per key: `rate` per second, a burst of one second's worth. */
+  function take(key: string, rate: number, what: string): void {
     const t = now();
-    const b = buckets.get(name) ?? { tokens: opts.ratePerSecond, at: t };
-    b.tokens = Math.min(opts.ratePerSecond, b.tokens + ((t - b.at) / 1000) * opts.ratePerSecond);
+    const b = buckets.get(key) ?? { tokens: rate, at: t };
+    b.tokens = Math.min(rate, b.tokens + ((t - b.at) / 1000) * rate);
     b.at = t;
+    buckets.set(key, b);
     if (b.tokens < 1) {
-      buckets.set(name, b);
-      const wait = Math.max(1, Math.ceil((1 - b.tokens) / opts.ratePerSecond));
-      throw new ApiError("rate_limited", `writer ${name} is over its rate of ${opts.ratePerSecond} appends per second`, { retryAfter: wait });
+      const wait = Math.max(1, Math.ceil((1 - b.tokens) / rate));
+      throw new ApiError("rate_limited", `${what} is over its rate of ${rate} appends per second`, { retryAfter: wait });
     }
     b.tokens -= 1;
-    buckets.set(name, b);
   }
 
   const middleware: MiddlewareHandler<{ Variables: { writer: Writer } }> = async function requireWriter(c, next) {
@@ -96,7 +98,8 @@ export function createWriterAuth(opts: WriterAuthOptions) {
       c.header("WWW-Authenticate", 'Bearer realm="ledger", error="invalid_token"');
       throw new ApiError("unauthorized", "the writer token is unknown or revoked");
     }
-    take(writer.name);
+    if (opts.globalRatePerSecond) take("\0all", opts.globalRatePerSecond, "the ledger");
+    take(writer.name, opts.ratePerSecond, `writer ${writer.name}`);
     c.set("writer", writer);
     await next();
   };

@@ -22,6 +22,8 @@ export interface Config {
   readonly writerTokens: readonly EnvWriter[];
   /** Appends per second per writer token (burst: one second's worth). */
   readonly writerRate: number;
+  /** Appends per second across all writers (0 = no global limit). */
+  readonly globalRate: number;
   /** Witnesses (mirrors) the log submits checkpoints to, with the quorum /checkpoint waits for. */
   readonly witnesses: WitnessConfig | undefined;
   readonly witnessIntervalMs: number;
@@ -90,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   for (const name of NOT_YET) if (env[name]) problems.push(`${name}: not supported by this version of the ledger`);
   const writerRate = int("LEDGER_WRITER_RATE", 5000, 1, 1_000_000);
+  const globalRate = int("LEDGER_GLOBAL_RATE", 20_000, 0, 10_000_000);
   const witnessIntervalMs = int("LEDGER_WITNESS_INTERVAL_MS", 1000, 10, 3_600_000);
   let witnesses: WitnessConfig | undefined;
   if (env.LEDGER_WITNESSES) {
@@ -132,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     coreKeys,
     writerTokens: Object.freeze(writerTokens),
     writerRate,
+    globalRate,
     witnesses,
     witnessIntervalMs,
   });

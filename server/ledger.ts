@@ -78,7 +78,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       onBatchError: (e) => log(`ledger: batch failed and was rolled back: ${(e as Error).message}`),
     });
     sequencer.latest = head;
-    const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate });
+    const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate, globalRatePerSecond: config.globalRate || undefined });
     const witnesses = config.witnesses && new WitnessSubmitter(store, config.witnesses, { log });
     const app = createApp({
       store,

@@ -102,7 +102,7 @@ describe.each(STORES)("crash safety under SIGKILL: $kind", (fixture) => {
         verifyConsistency(cp.treeSize, final.treeSize, proof, cp.rootHash, final.rootHash);
       }
       console.log(`[crash ${fixture.kind}] ${ITERATIONS} SIGKILLs survived; ${acked.size} appends acknowledged and found at their index; ${served.length} served checkpoints consistent with the final one (size ${final.treeSize})`);
-      expect(acked.size).toBeGreaterThan(ITERATIONS * 10);
+      expect(acked.size).toBeGreaterThan(ITERATIONS * 4); // the kills landed under real load
     } finally {
       await server?.stop();
       await loc.destroy();

@@ -57,7 +57,12 @@ export function parseRecordBody(text: string): LedgerRecord {
  */
 export async function verifyRequestSignatures(cache: NamespaceCache, store: StoreReader, record: LedgerRecord): Promise<VerifiedSignatures> {
   if (record.type === "key.register") {
-    const own = parseBase64(record.statement.publicKey);
+    let own: Uint8Array;
+    try {
+      own = parseBase64(record.statement.publicKey);
+    } catch {
+      throw new ApiError("invalid_record", "statement.publicKey: not canonical base64");
+    }
     if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
     if (!isValidPublicKey(own)) throw new ApiError("invalid_record", "statement.publicKey: not a canonical Ed25519 point of large order");
     if (!record.signatures.some((s) => s.keyId === keyIdOf(own))) {
