@@ -52,7 +52,7 @@ export function startLedger(args: string[], env: Record<string, string | undefin
           stderr: () => err,
           stop: (signal = "SIGTERM") =>
             new Promise((res) => {
-              if (child.exitCode !== null) return res(child.exitCode);
+              if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode); // already gone
               child.once("exit", (code) => res(code));
               child.kill(signal);
             }),
