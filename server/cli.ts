@@ -57,6 +57,10 @@ Records and writers:
   LEDGER_CORE_KEYS      break-glass core keys, <threshold>:<base64 key>,<base64 key>…
   LEDGER_WRITER_TOKENS  writers without the CLI, name:token:pattern[ pattern…][,…]
   LEDGER_WRITER_RATE    appends per second per writer (5000)
+  LEDGER_GLOBAL_RATE    appends per second across all writers (20000; 0 = no limit)
+Witnesses:
+  LEDGER_WITNESSES      <quorum>:<cosigner vkey>@<url>,…  (see docs/mirrors.md)
+  LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536)
 `;
