@@ -1,5 +1,5 @@
 /** `ledger mirror` and `ledger monitor`: long-running followers of a log. */
-import { serve } from "@hono/node-server";
+import { listen } from "./listen.js";
 import { parseArgs } from "node:util";
 import { LedgerClient } from "../client/ledger-client.js";
 import { parseCoreKeys, releaseStatus, type ReplayEvent } from "../client/replay.js";
@@ -68,17 +68,12 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
     { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, peers: v.peer ?? [], intervalMs, coreKeys },
     { log: (l) => io.err(l + "\n"), onProgress: progress },
   );
-  const server = serve({ fetch: mirror.app.fetch, port, hostname: v.host ?? "127.0.0.1" });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  }).catch(async (e) => {
+  const { server, port: bound } = await listen(mirror.app, v.host ?? "127.0.0.1", port).catch(async (e) => {
     await mirror.close();
     throw new StartupError(`cannot listen: ${(e as Error).message}`);
   });
-  const addr = server.address();
   io.err(`ledger: mirror of ${mirror.origin}, cosigner ${mirror.cosigner.verifierKey}\n`);
-  io.out(`ledger: listening on http://${v.host ?? "127.0.0.1"}:${typeof addr === "object" && addr ? addr.port : port}\n`);
+  io.out(`ledger: listening on http://${v.host ?? "127.0.0.1"}:${bound}\n`);
   mirror.run();
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -1,6 +1,6 @@
 /** The `ledger` command line. */
 import { parseArgs } from "node:util";
-import { serve } from "@hono/node-server";
+import { listen } from "./listen.js";
 import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
@@ -155,16 +155,10 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
   const config = loadConfig(envWithFlags(values));
   const ledger = await createLedger(config, { log: (l) => io.err(l + "\n") });
   if (ledger.keyCreated) io.err(`ledger: created log key ${join(config.dataDir, "log.key")}\n`);
-  const server = serve({ fetch: ledger.app.fetch, port: config.port, hostname: config.host });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  }).catch(async (e) => {
+  const { server, port } = await listen(ledger.app, config.host, config.port).catch(async (e) => {
     await ledger.close();
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
   });
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : config.port;
   io.err(`ledger: log ${ledger.origin}\nledger: vkey ${ledger.signer.verifierKey}\n`);
   io.err(`ledger: store ${ledger.store.kind}${ledger.store.kind === "pglite" ? ` in ${join(config.dataDir, "pglite")}` : ""}\n`);
   io.out(`ledger: listening on http://${config.host}:${port}\n`);

@@ -104,6 +104,11 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
       const k = testKey(20);
       expect((await postRecord(fetch, registerKey("npm:cli", k, "publish"))).status).toBe(201);
       expect((await postRecord(fetch, signRelease("npm:cli", k, "p", "1.0.0"), "?wait=checkpoint")).status).toBe(201);
+      // Oversized headers are refused before the app, still with a JSON code; the server stays up.
+      const huge = await fetch("/v1/log", { headers: { "x-padding": "x".repeat(20_000) } });
+      expect(huge.status).toBe(431);
+      expect((await huge.json()).error.code).toBe("headers_too_large");
+      expect((await fetch("/healthz")).status).toBe(200);
       if (fixture.kind === "pglite") {
         // A second server on the same PGlite data dir is refused.
         const second = await runLedger(["serve", "--port", "0"], env);

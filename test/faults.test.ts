@@ -73,7 +73,7 @@ describe.each(STORES)("faults in the commit protocol: $kind", (fixture) => {
     const entries = await ledger.store.getEntries(0n, 100_000);
     expect(BigInt(entries.length)).toBe(cp.treeSize);
     expect(await ledger.store.entryCount()).toBe(cp.treeSize);
-    let prev = ZERO_HASH;
+    let prev: Uint8Array = ZERO_HASH;
     entries.forEach((e, i) => {
       const parsed = parseEntry(e.entry);
       expect(parsed.index).toBe(BigInt(i));
