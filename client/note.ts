@@ -3,7 +3,7 @@
  * signing, key IDs and vkey strings. Ed25519 (type 0x01) note signatures and
  * Ed25519 cosignatures (type 0x04, C2SP tlog-cosignature) are supported.
  */
-import { bytesEqual, concatBytes, encodeBase64, parseBase64, utf8 } from "./bytes.js";
+import { concatBytes, encodeBase64, parseBase64, utf8 } from "./bytes.js";
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from "./ed25519.js";
 import { FormatError, SignatureError } from "./errors.js";
 import { sha256 } from "./hash.js";
@@ -260,10 +260,6 @@ export function createNoteSigner(name: string, seed: Uint8Array): NoteSigner {
   return { name, keyId: computeKeyId(name, SIG_TYPE_ED25519, publicKey), sign: (text) => ed25519Sign(seed, text) };
 }
 
-/** True when two notes carry the same text (regardless of their signatures). */
-export function sameNoteText(a: string, b: string): boolean {
-  return bytesEqual(utf8(parseNote(a).text), utf8(parseNote(b).text));
-}
 
 
 /** Splits at the first n-1 '+' signs: the last part (base64) may itself contain '+'. */

@@ -77,7 +77,6 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       onFatal: (e: InvariantError) => log(`ledger: FATAL: ${e.message}; signing stopped, /healthz fails until restart`),
       onBatchError: (e) => log(`ledger: batch failed and was rolled back: ${(e as Error).message}`),
     });
-    sequencer.latest = head;
     const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate, globalRatePerSecond: config.globalRate || undefined });
     const witnesses = config.witnesses && new WitnessSubmitter(store, config.witnesses, { log });
     const app = createApp({

@@ -15,7 +15,7 @@ import { ZERO_HASH, entryLeafHash, parseEntry } from "../client/entry.js";
 import { rootFromLeafHashes } from "../client/merkle-tree.js";
 import { verifyConsistency } from "../client/merkle-verify.js";
 import { createVerifier } from "../client/note.js";
-import { parseEntryBundle } from "../client/tiles.js";
+import { parseEntryBundle, tilePath } from "../client/tiles.js";
 import { postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
 import { startServer, type Running } from "./helpers/process.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
@@ -78,7 +78,7 @@ describe.each(STORES)("crash safety under SIGKILL: $kind", (fixture) => {
       let prev: Uint8Array = ZERO_HASH;
       for (let t = 0n; BigInt(leaves.length) < final.treeSize; t++) {
         const width = final.treeSize - t * 256n >= 256n ? 256 : Number(final.treeSize - t * 256n);
-        const res = await fetch(`${url}/tile/entries/${String(t).padStart(3, "0")}${width < 256 ? `.p/${width}` : ""}`);
+        const res = await fetch(`${url}/${tilePath("entries", t, width)}`);
         expect(res.status).toBe(200);
         for (const bytes of parseEntryBundle(new Uint8Array(await res.arrayBuffer()))) {
           const e = parseEntry(bytes);

@@ -45,7 +45,6 @@ export function createRecordRules(cache: NamespaceCache): () => BatchRules {
           throw e;
         }
       },
-      async commit() {},
       committed(treeSize: bigint) {
         cache.committed(treeSize);
       },

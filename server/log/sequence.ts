@@ -28,8 +28,6 @@ export type SequenceOutcome =
 export interface BatchRules {
   /** Throws ApiError when `record` may not be appended at `index` given all before it. */
   check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: Set<string>): Promise<void>;
-  /** Writes the state changes of the records that passed `check`. */
-  commit(tx: SequencerTx): Promise<void>;
   /** Called under the lock with the log's size before any check. */
   begin(treeSize: bigint): void;
   /** The transaction committed; the log now has `treeSize` entries. */
@@ -120,7 +118,6 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
     // any of them rolls the whole batch back and no client has been answered.
     await tx.insertEntries(entries);
     await tx.insertNodes(nodes);
-    await rules.commit(tx);
     const checkpoint = await signCheckpoint(deps, range.size, range.root());
     // The signed note exists only in memory until COMMIT: if COMMIT fails it
     // was never served, and the next batch signs the same size afresh.

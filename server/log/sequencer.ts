@@ -41,7 +41,6 @@ export class Sequencer {
   #running: Promise<void> | undefined;
   #fatal: InvariantError | undefined;
   #closed = false;
-  latest: StoredCheckpoint | undefined;
 
   constructor(deps: SequenceDeps, opts: SequencerOptions) {
     this.#deps = deps;
@@ -95,7 +94,6 @@ export class Sequencer {
     if (this.#fatal) return void batch.forEach((w) => w.reject(new ApiError("not_signing", "the log has stopped signing", { retryAfter: 60 })));
     try {
       const { outcomes, checkpoint } = await sequenceBatch(this.#deps, batch);
-      this.latest = checkpoint;
       this.#opts.onCommit?.(checkpoint);
       outcomes.forEach((o, i) => {
         const w = batch[i]!;
