@@ -15,6 +15,8 @@ export const LogInfoResponse = z.strictObject({
   treeSize: decimal,
   rootHash: hash,
   checkpoint: z.string(),
+  /** The witnesses (cosigner vkeys) whose quorum /checkpoint waits for, when configured. */
+  witnesses: z.strictObject({ quorum: z.int(), vkeys: z.array(z.string()) }).optional(),
 });
 
 export const EntryResponse = z.strictObject({ index: decimal, entry: base64, leafHash: hash });
@@ -77,6 +79,47 @@ export const NamespaceResponse = z.strictObject({
     })
     .nullable(),
   releaseCount: z.int(),
+  recentReleases: z.array(
+    z.strictObject({
+      package: z.string(),
+      version: z.string(),
+      index: decimal,
+      signedBy: z.array(hex64),
+      approved: z.boolean(),
+      approvalIndex: decimal.nullable(),
+      revoked: z.boolean(),
+    }),
+  ),
+  /** Log indices of the break-glass records applied to this namespace. */
+  breakGlass: z.array(decimal),
+});
+
+export const NamespaceEntriesResponse = z.strictObject({
+  namespace: z.string(),
+  treeSize: decimal,
+  entries: z.array(EntryResponse),
+  /** Pass as `after` for the next page; null on the last page. */
+  next: decimal.nullable(),
+});
+
+export const KeyResponse = z.strictObject({
+  keyId: hex64,
+  registrations: z.array(
+    z.strictObject({
+      namespace: z.string(),
+      keyId: hex64,
+      publicKey: base64,
+      role: z.enum(["publish", "approve", "admin"]),
+      label: z.string().optional(),
+      registeredAt: decimal,
+      revokedAt: decimal.nullable(),
+      breakGlass: z.boolean(),
+    }),
+  ),
+});
+
+export const GrowthResponse = z.strictObject({
+  points: z.array(z.strictObject({ time: z.string(), treeSize: decimal })),
 });
 
 export const ReleaseResponse = z.strictObject({
@@ -92,4 +135,18 @@ export const ReleaseResponse = z.strictObject({
   revoked: z.boolean(),
   treeSize: decimal,
   proof: z.array(hash),
+});
+
+export const EvidenceResponse = z.strictObject({
+  evidence: z.array(
+    z.strictObject({
+      id: z.int(),
+      detectedAt: z.string(),
+      peer: z.string(),
+      note1: z.string(),
+      note2: z.string(),
+      proof: z.array(hash),
+      root1: hash.optional(),
+    }),
+  ),
 });

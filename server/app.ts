@@ -11,6 +11,14 @@ import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";
 import type { Store } from "./store/store.js";
 import { HeadCache } from "./state/head.js";
+import { randomUUID } from "node:crypto";
+import { routePath } from "hono/route";
+import { Metrics } from "./observability/metrics.js";
+import { openApiDocument } from "../schema/openapi.js";
+import { VERSION } from "./version.js";
+import { REQUEST_ID_RE, silentLogger, type Logger } from "./observability/logger.js";
+
+export type AppEnv = { Variables: { requestId: string; errorCode?: string } };
 
 export interface AppDeps {
   store: Store;
@@ -27,14 +35,46 @@ export interface AppDeps {
   servedCheckpoint?: () => Promise<string | undefined>;
   /** Routes of a role (mirror, witness) added before the shared ones. */
   extraRoutes?: (app: Hono) => void;
-  /** Where unexpected errors are reported (never to the client). */
-  logError?: (message: string, error: unknown) => void;
+  /** Structured logs: a line per request and every unexpected error (default: none). */
+  logger?: Logger;
+  /** Prometheus metrics served at /metrics (default: a fresh registry). */
+  metrics?: Metrics;
+  /** Witnesses the log submits to, named in /v1/log so clients and the explorer can verify cosignatures. */
+  witnesses?: { quorum: number; vkeys: string[] };
+  /** The web explorer's routes (`/` and its assets), if served. */
+  explorer?: (app: Hono) => void;
 }
 
 export function createApp(appDeps: AppDeps): Hono {
   const deps = { ...appDeps, head: appDeps.head ?? new HeadCache(appDeps.store) };
-  const app = new Hono();
-  const logError = deps.logError ?? ((m, e) => console.error(`ledger: ${m}:`, e));
+  const app = new Hono<AppEnv>();
+  const logger = deps.logger ?? silentLogger;
+  const metrics = deps.metrics ?? new Metrics();
+
+  function errorResponse(c: Context<AppEnv>, e: ApiError): Response {
+    if (e.retryAfter !== undefined) c.header("Retry-After", String(e.retryAfter));
+    c.set("errorCode", e.code);
+    metrics.errors.inc({ code: e.code });
+    return c.json({ error: { code: e.code, message: e.message } }, e.status);
+  }
+
+  // Every request gets an ID (the client's X-Request-Id if it is safe to echo),
+  // one log line and a count by route pattern, never by raw path.
+  app.use(async function observe(c, next) {
+    const given = c.req.header("x-request-id");
+    const requestId = given !== undefined && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    c.set("requestId", requestId);
+    const started = performance.now();
+    await next();
+    c.header("X-Request-Id", requestId);
+    const route = matched(c) ? routePath(c, -1) : "(none)";
+    metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
+    if (logger.isLevelEnabled("info")) {
+      const line = { reqId: requestId, method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, code: c.get("errorCode") };
+      if (c.res.status >= 500) logger.warn(line, "request failed");
+      else logger.info(line, "request");
+    }
+  });
 
   app.onError(function handleError(err, c) {
     if (err instanceof ApiError) return errorResponse(c, err);
@@ -42,10 +82,21 @@ export function createApp(appDeps: AppDeps): Hono {
       const code = err.status === 413 ? "too_large" : err.status === 401 ? "unauthorized" : "bad_request";
       return errorResponse(c, new ApiError(code, err.message || "bad request"));
     }
-    logError(`${c.req.method} ${c.req.path} failed`, err);
+    logger.error({ reqId: c.get("requestId"), method: c.req.method, path: c.req.path, err }, "unexpected error");
     return errorResponse(c, new ApiError("internal", "internal error"));
   });
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)));
+
+  let openapi: string | undefined;
+  app.get("/openapi.json", (c) => {
+    openapi ??= JSON.stringify(openApiDocument({ version: VERSION }), null, 2);
+    return c.body(openapi, 200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "public, max-age=300" });
+  });
+
+  app.get("/metrics", async function metricsRoute(c) {
+    metrics.treeSize.set(Number((await deps.head.get())?.treeSize ?? 0n));
+    return c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType, "Cache-Control": "no-store" });
+  });
 
   app.get("/healthz", async function health(c) {
     const reason = deps.failing?.();
@@ -58,15 +109,16 @@ export function createApp(appDeps: AppDeps): Hono {
       return c.json({ status: "failing", reason: "the database does not answer" }, 503);
     }
   });
-  deps.extraRoutes?.(app);
+  deps.extraRoutes?.(app as unknown as Hono);
   app.route("/", readRoutes(deps));
   app.route("/", tileRoutes(deps));
   if (deps.writer) app.route("/v1/records", recordRoutes({ ...deps, ...deps.writer }));
   app.route("/v1", stateRoutes(deps));
-  return app;
+  deps.explorer?.(app as unknown as Hono);
+  return app as unknown as Hono;
 }
 
-function errorResponse(c: Context, e: ApiError): Response {
-  if (e.retryAfter !== undefined) c.header("Retry-After", String(e.retryAfter));
-  return c.json({ error: { code: e.code, message: e.message } }, e.status);
+/** True when a route (not only the observing middleware) matched the request. */
+function matched(c: Context): boolean {
+  return routePath(c, -1) !== "/*";
 }

@@ -48,6 +48,8 @@ export interface WriterAuthOptions {
   now?: () => number;
   /** How long a database lookup is trusted (revocation takes effect within this). */
   cacheMs?: number;
+  /** Called when a rate limit refuses an append (scope: "writer" or "global"). */
+  onRateLimited?: (scope: "writer" | "global") => void;
 }
 
 export function createWriterAuth(opts: WriterAuthOptions) {
@@ -73,13 +75,14 @@ export function createWriterAuth(opts: WriterAuthOptions) {
   }
 
   /** Token bucket per key: `rate` per second, a burst of one second's worth. */
-  function take(key: string, rate: number, what: string): void {
+  function take(key: string, rate: number, what: string, scope: "writer" | "global"): void {
     const t = now();
     const b = buckets.get(key) ?? { tokens: rate, at: t };
     b.tokens = Math.min(rate, b.tokens + ((t - b.at) / 1000) * rate);
     b.at = t;
     buckets.set(key, b);
     if (b.tokens < 1) {
+      opts.onRateLimited?.(scope);
       const wait = Math.max(1, Math.ceil((1 - b.tokens) / rate));
       throw new ApiError("rate_limited", `${what} is over its rate of ${rate} appends per second`, { retryAfter: wait });
     }
@@ -98,8 +101,8 @@ export function createWriterAuth(opts: WriterAuthOptions) {
       c.header("WWW-Authenticate", 'Bearer realm="ledger", error="invalid_token"');
       throw new ApiError("unauthorized", "the writer token is unknown or revoked");
     }
-    if (opts.globalRatePerSecond) take("\0all", opts.globalRatePerSecond, "the ledger");
-    take(writer.name, opts.ratePerSecond, `writer ${writer.name}`);
+    if (opts.globalRatePerSecond) take("\0all", opts.globalRatePerSecond, "the ledger", "global");
+    take(writer.name, opts.ratePerSecond, `writer ${writer.name}`, "writer");
     c.set("writer", writer);
     await next();
   };

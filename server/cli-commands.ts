@@ -11,7 +11,20 @@ import { ed25519VerifyNode } from "./crypto.js";
 import { progressLine } from "./cli-follow.js";
 import { readFileSync } from "node:fs";
 
-export type Out = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
+/**
+ * Where a command writes. `isTTY`: stderr is a terminal (progress bars);
+ * `color`: which streams may carry ANSI colours (terminals, unless NO_COLOR).
+ */
+export type Out = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean; color?: { out: boolean; err: boolean } };
+
+const ANSI = { red: [31, 39], green: [32, 39], yellow: [33, 39], bold: [1, 22] } as const;
+
+/** `text` in a colour when that stream may carry colours; plain otherwise. */
+export function paint(io: Out, stream: "out" | "err", color: keyof typeof ANSI, text: string): string {
+  if (!io.color?.[stream]) return text;
+  const [on, off] = ANSI[color];
+  return `\x1b[${on}m${text}\x1b[${off}m`;
+}
 
 type Spec = Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
 const COMMON: Spec = { server: { type: "string" }, token: { type: "string" }, namespace: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } };
@@ -47,7 +60,7 @@ function server(v: Record<string, any>): string {
 
 function report(io: Out, v: Record<string, any>, human: string, json: unknown): void {
   if (v.json) io.out(JSON.stringify(json, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) + "\n");
-  else io.out(human + "\n");
+  else io.out(human.replace(/^ok:/, () => paint(io, "out", "green", "ok:")) + "\n");
 }
 
 async function write(io: Out, v: Record<string, any>, record: unknown, what: string): Promise<number> {
@@ -56,16 +69,70 @@ async function write(io: Out, v: Record<string, any>, record: unknown, what: str
   return 0;
 }
 
+const WRITE_OPTIONS = `
+Writing options:
+  --server <url>     the log (or LEDGER_SERVER)
+  --token <token>    the registry's writer token (or LEDGER_TOKEN)
+  --namespace <ns>   <ecosystem>:<name>, e.g. npm:@swc
+  --json             print the server's answer as JSON`;
+
+const VERIFY_OPTIONS = `
+Verifying options:
+  --server <url>        the log or a mirror (or LEDGER_SERVER)
+  --log-key <vkey>      the log's verifier key (or LEDGER_LOG_KEY): the trust root
+  --state <file>        where the trusted checkpoint is kept; later runs refuse a fork
+  --break-glass accept|refuse   whether records signed by core keys count (refuse)
+  --core-keys <k>       <threshold>:<base64 key>,… for --break-glass accept
+  --json                machine-readable output
+Exit codes: 0 ok, 1 a check failed, 2 usage, 3 the server could not be used.`;
+
 export const HELP: Record<string, string> = {
-  "register-key": "ledger register-key --server URL --token T --namespace NS --key NEW.key --role publish|approve|admin [--label L] [--signer ADMIN.key]… [--break-glass]",
-  "revoke-key": "ledger revoke-key --server URL --token T --namespace NS --key-id ID --reason R --signer KEY.key… [--break-glass]",
-  "set-policy": "ledger set-policy --server URL --token T --namespace NS --policy POLICY.json --signer ADMIN.key…",
-  "sign-release": "ledger sign-release --server URL --token T --namespace NS --package P --version V --key PUBLISH.key [--requester KEYID] FILE… [--artifact name=sha256]…",
-  approve: "ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]…   (prints the approval)",
-  "submit-outcome": "ledger submit-outcome --server URL --token T --namespace NS --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE…",
-  "verify-release": "ledger verify-release --server URL --log-key VKEY --namespace NS --package P --version V FILE… [--break-glass accept|refuse] [--core-keys K] [--state FILE] [--mirror URL]… [--witness VKEY]… [--quorum k]",
-  "verify-log": "ledger verify-log --server URL --log-key VKEY [--break-glass accept|refuse] [--core-keys K] [--state FILE]   (full audit from scratch)",
-  status: "ledger status --server URL --log-key VKEY [--state FILE]",
+  "register-key": `Usage: ledger register-key --key NEW.key --role publish|approve|admin [--label L] [--signer ADMIN.key]… [--break-glass]
+
+Registers the public key of NEW.key (signed by it: proof of possession). The first
+admin key of a namespace needs no other signer; later keys need the namespace's
+admin threshold of --signer admin keys, or core keys with --break-glass.
+${WRITE_OPTIONS}`,
+  "revoke-key": `Usage: ledger revoke-key --key-id ID --reason R --signer KEY.key… [--break-glass]
+
+Revokes a key of the namespace (signed by the admin threshold, or by the key itself).
+${WRITE_OPTIONS}`,
+  "set-policy": `Usage: ledger set-policy --policy POLICY.json --signer ADMIN.key…
+
+Sets the namespace's approval policy: {"adminThreshold": n, "groups": [{"name",
+"members": [keyId…], "threshold": k, "excludeRequester": bool}]} (docs/records.md).
+${WRITE_OPTIONS}`,
+  "sign-release": `Usage: ledger sign-release --package P --version V --key PUBLISH.key [--requester KEYID] FILE… [--artifact name=sha256]…
+
+Hashes each FILE (or takes --artifact name=sha256) and logs a release.sign record
+signed by a publish key.
+${WRITE_OPTIONS}`,
+  approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]…
+
+Signs an approval of the release's exact artifacts with an approve key and prints
+it (JSON) for the requester to collect; nothing is sent to the log.`,
+  "submit-outcome": `Usage: ledger submit-outcome --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE…
+
+Logs the approval outcome: the collected approvals (files printed by 'ledger approve')
+and the decision, signed by the requester's publish key.
+${WRITE_OPTIONS}`,
+  "verify-release": `Usage: ledger verify-release --namespace NS --package P --version V FILE… [--mirror URL]… [--witness VKEY]… [--quorum k]
+
+Checks a release the way a package manager does: the log's checkpoint is signed and
+consistent with the trusted one, the release is included, signed by a current publish
+key, approved as the policy demands, not revoked, and its artifacts match the FILEs.
+With --witness/--mirror, a quorum of k cosigners or mirrors must agree.
+${VERIFY_OPTIONS}`,
+  "verify-log": `Usage: ledger verify-log [--state FILE]
+
+Audits the whole log from scratch: every leaf, the hash chain, the signed root and
+every record's rules, with a progress bar on a terminal and a summary at the end.
+${VERIFY_OPTIONS}`,
+  status: `Usage: ledger status [--state FILE]
+
+Fetches the latest checkpoint, verifies its signature and its consistency with the
+trusted one, and moves the trusted checkpoint forward.
+${VERIFY_OPTIONS}`,
 };
 
 export const COMMANDS: Record<string, (args: string[], io: Out) => Promise<number>> = {
@@ -208,7 +275,7 @@ export function exitCodeFor(e: unknown, io: Out): number | undefined {
   }
   if (e instanceof LedgerError) {
     const check = e instanceof PolicyError ? ` [${e.check}]` : "";
-    io.err(`ledger: verification failed (${e.code}${check}): ${e.message}\n`);
+    io.err(`ledger: ${paint(io, "err", "red", "verification failed")} (${e.code}${check}): ${e.message}\n`);
     return 1;
   }
   return undefined;

@@ -5,11 +5,13 @@ import { LedgerClient } from "../client/ledger-client.js";
 import { parseCoreKeys, releaseStatus, type ReplayEvent } from "../client/replay.js";
 import type { LedgerRecord } from "../schema/records.js";
 import { CliError } from "./cli-records.js";
-import type { Out } from "./cli-commands.js";
+import { paint, type Out } from "./cli-commands.js";
 import { ed25519VerifyNode } from "./crypto.js";
 import { FileStateStore } from "./file-state.js";
 import { StartupError } from "./ledger.js";
 import { createMirror } from "./mirror/mirror.js";
+import { createLogger, LOG_LEVELS, type LogLevel } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
 
 export const MIRROR_HELP = `Usage: ledger mirror --source <url> --log-key <vkey> [options]
 
@@ -64,9 +66,17 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
     throw new CliError(`--core-keys: ${(e as Error).message}`, 2);
   }
   const progress = progressLine(io, "mirror");
+  const level = process.env.LEDGER_LOG_LEVEL || "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new CliError(`LEDGER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`, 2);
+  const logger = createLogger({ level: level as LogLevel, name: "ledger-mirror" });
   const mirror = await createMirror(
     { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, peers: v.peer ?? [], intervalMs, coreKeys },
-    { log: (l) => io.err(l + "\n"), onProgress: progress },
+    {
+      log: (l) => (/EQUIVOCATION|failed|cannot/.test(l) ? logger.error(l) : logger.info(l)),
+      logger,
+      metrics: new Metrics({ processMetrics: true }),
+      onProgress: progress,
+    },
   );
   const { server, port: bound } = await listen(mirror.app, v.host ?? "127.0.0.1", port).catch(async (e) => {
     await mirror.close();
@@ -179,7 +189,8 @@ export async function monitorCommand(args: string[], io: Out): Promise<number> {
       const r = record as LedgerRecord;
       if (!watched.has(event.namespace) && !(typeof r?.namespace === "string" && watched.has(r.namespace))) return;
       const report = describe(event, r, client);
-      io.out(v.json ? JSON.stringify(report) + "\n" : `${report.index} ${report.namespace} ${report.summary}${report.alerts.length ? `  [${report.alerts.join("] [")}]` : ""}\n`);
+      const alerts = report.alerts.map((a) => paint(io, "out", a === "BREAK-GLASS" || a.startsWith("RELEASE WITHOUT") ? "red" : "yellow", `[${a}]`));
+      io.out(v.json ? JSON.stringify(report) + "\n" : `${report.index} ${report.namespace} ${report.summary}${alerts.length ? `  ${alerts.join(" ")}` : ""}\n`);
       if (v.webhook) {
         await fetch(v.webhook, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(report) }).catch((e) => io.err(`ledger: webhook: ${(e as Error).message}\n`));
       }

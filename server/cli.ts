@@ -11,6 +11,8 @@ import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
 import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
 import { mirrorCommand, monitorCommand } from "./cli-follow.js";
 import { join } from "node:path";
+import { createLogger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
 
@@ -63,6 +65,11 @@ Witnesses:
   LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536)
+Operations:
+  LEDGER_LOG_LEVEL      JSON logs on stderr: fatal error warn info debug silent (info:
+                        a line per request with its X-Request-Id)
+  LEDGER_EXPLORER       on | off: the web explorer at / (on)
+  GET /metrics          Prometheus metrics; GET /openapi.json the API description
 `;
 
 const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json] [--cosigner]
@@ -84,7 +91,17 @@ const FLAG_ENV: Record<string, string> = {
   "key-file": "LEDGER_KEY_FILE",
 };
 
-const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), isTTY: process.stderr.isTTY };
+/** Colours only on a terminal, and never when NO_COLOR is set (no-color.org) or TERM=dumb. */
+function colorAllowed(stream: NodeJS.WriteStream, env = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== "dumb";
+}
+
+const stdio: Out = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  isTTY: process.stderr.isTTY,
+  color: { out: colorAllowed(process.stdout), err: colorAllowed(process.stderr) },
+};
 
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const [command, ...rest] = argv;
@@ -153,7 +170,8 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
   const values = parse(args, Object.fromEntries(Object.keys(FLAG_ENV).map((f) => [f, { type: "string" as const }])));
   if (values.help) return io.out(SERVE_HELP), 0;
   const config = loadConfig(envWithFlags(values));
-  const ledger = await createLedger(config, { log: (l) => io.err(l + "\n") });
+  const logger = createLogger({ level: config.logLevel });
+  const ledger = await createLedger(config, { logger, metrics: new Metrics({ processMetrics: true }), explorer: config.explorer });
   if (ledger.keyCreated) io.err(`ledger: created log key ${join(config.dataDir, "log.key")}\n`);
   const { server, port } = await listen(ledger.app, config.host, config.port).catch(async (e) => {
     await ledger.close();
@@ -162,13 +180,18 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
   io.err(`ledger: log ${ledger.origin}\nledger: vkey ${ledger.signer.verifierKey}\n`);
   io.err(`ledger: store ${ledger.store.kind}${ledger.store.kind === "pglite" ? ` in ${join(config.dataDir, "pglite")}` : ""}\n`);
   io.out(`ledger: listening on http://${config.host}:${port}\n`);
+  logger.info({ origin: ledger.origin, vkey: ledger.signer.verifierKey, store: ledger.store.kind, address: `http://${config.host}:${port}` }, "serving");
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       io.err("ledger: shutting down\n");
+      logger.info("shutting down");
       server.close();
-      ledger.close().finally(resolve);
+      ledger.close().finally(() => {
+        logger.flush();
+        resolve();
+      });
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

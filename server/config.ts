@@ -1,5 +1,6 @@
 import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
 import { parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
+import { LOG_LEVELS, type LogLevel } from "./observability/logger.js";
 
 /**
  * Configuration from the environment (each also a `ledger serve` flag),
@@ -27,6 +28,10 @@ export interface Config {
   /** Witnesses (mirrors) the log submits checkpoints to, with the quorum /checkpoint waits for. */
   readonly witnesses: WitnessConfig | undefined;
   readonly witnessIntervalMs: number;
+  /** Level of the JSON logs on stderr (LEDGER_LOG_LEVEL, default info: a line per request). */
+  readonly logLevel: LogLevel;
+  /** Serve the web explorer at / (LEDGER_EXPLORER=off turns it off). */
+  readonly explorer: boolean;
 }
 
 export interface EnvWriter {
@@ -94,6 +99,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const writerRate = int("LEDGER_WRITER_RATE", 5000, 1, 1_000_000);
   const globalRate = int("LEDGER_GLOBAL_RATE", 20_000, 0, 10_000_000);
   const witnessIntervalMs = int("LEDGER_WITNESS_INTERVAL_MS", 1000, 10, 3_600_000);
+  const logLevel = (env.LEDGER_LOG_LEVEL || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LEDGER_LOG_LEVEL=${JSON.stringify(env.LEDGER_LOG_LEVEL)}: must be one of ${LOG_LEVELS.join(", ")}`);
+  const explorerSetting = env.LEDGER_EXPLORER || "on";
+  if (explorerSetting !== "on" && explorerSetting !== "off") problems.push(`LEDGER_EXPLORER=${JSON.stringify(explorerSetting)}: must be on or off`);
   let witnesses: WitnessConfig | undefined;
   if (env.LEDGER_WITNESSES) {
     try {
@@ -138,5 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     globalRate,
     witnesses,
     witnessIntervalMs,
+    logLevel,
+    explorer: explorerSetting !== "off",
   });
 }

@@ -14,6 +14,9 @@ import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
 import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
 import { openStore, type KyselyStore } from "./store/kysely-store.js";
+import { silentLogger, type Logger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
+import { explorerRoutes } from "./explorer.js";
 
 export interface Ledger {
   app: Hono;
@@ -30,7 +33,14 @@ export interface Ledger {
 
 export interface LedgerOptions {
   now?: () => Date;
+  /** Where events (fatal invariant, failed batch, witness trouble) go; default the logger at warn. */
   log?: (line: string) => void;
+  /** Structured logs; default none. */
+  logger?: Logger;
+  /** Prometheus metrics; default a fresh registry without process metrics. */
+  metrics?: Metrics;
+  /** Serve the web explorer at `/` (default true). */
+  explorer?: boolean;
 }
 
 export class StartupError extends Error {
@@ -41,7 +51,9 @@ export class StartupError extends Error {
 }
 
 export async function createLedger(config: Config, opts: LedgerOptions = {}): Promise<Ledger> {
-  const log = opts.log ?? ((line) => console.error(line));
+  const logger = opts.logger ?? silentLogger;
+  const log = opts.log ?? ((line) => logger.warn(line));
+  const metrics = opts.metrics ?? new Metrics();
   const keyFile = config.keyFile ?? join(config.dataDir, "log.key");
   let skey: string;
   let keyCreated: boolean;
@@ -69,16 +81,45 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     const head = await initLog(deps);
     const headCache = new HeadCache(store);
     headCache.set(head);
+    metrics.treeSize.set(Number(head.treeSize));
     const sequencer = new Sequencer(deps, {
       onCommit: (cp) => headCache.set(cp),
+      onBatch: (b) => {
+        metrics.batchSize.observe(b.size);
+        metrics.sequencingSeconds.observe(b.seconds);
+        for (const l of b.latencies) metrics.checkpointLatencySeconds.observe(l);
+        if (b.logged) metrics.appends.inc({ outcome: "logged" }, b.logged);
+        if (b.duplicates) metrics.appends.inc({ outcome: "duplicate" }, b.duplicates);
+        if (b.refused) metrics.appends.inc({ outcome: "refused" }, b.refused);
+        metrics.treeSize.set(Number(b.treeSize));
+        metrics.pending.set(sequencer.pending);
+      },
       batchMaxSize: config.batchMaxSize,
       batchMaxAgeMs: config.batchMaxAgeMs,
       maxPending: config.maxPending,
-      onFatal: (e: InvariantError) => log(`ledger: FATAL: ${e.message}; signing stopped, /healthz fails until restart`),
-      onBatchError: (e) => log(`ledger: batch failed and was rolled back: ${(e as Error).message}`),
+      onFatal: (e: InvariantError) => {
+        metrics.signing.set(0);
+        logger.fatal({ err: e }, "invariant failed: signing stopped, /healthz fails until restart");
+        if (opts.log) log(`ledger: FATAL: ${e.message}; signing stopped, /healthz fails until restart`);
+      },
+      onBatchError: (e) => {
+        metrics.batchFailures.inc();
+        log(`ledger: batch failed and was rolled back: ${(e as Error).message}`);
+      },
     });
-    const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate, globalRatePerSecond: config.globalRate || undefined });
-    const witnesses = config.witnesses && new WitnessSubmitter(store, config.witnesses, { log });
+    const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate, globalRatePerSecond: config.globalRate || undefined,
+      onRateLimited: (scope) => metrics.rateLimited.inc({ scope }),
+    });
+    const witnesses =
+      config.witnesses &&
+      new WitnessSubmitter(store, config.witnesses, {
+        log,
+        onResult: (witness, ok, cosigned) => {
+          metrics.witnessCosignedSize.set({ witness }, Number(cosigned));
+          if (ok) metrics.witnessLastSuccess.set({ witness }, Date.now() / 1000);
+          else metrics.witnessFailures.inc({ witness });
+        },
+      });
     const app = createApp({
       store,
       head: headCache,
@@ -88,6 +129,10 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       writer: { requireWriter, sequencer, maxBodyBytes: config.maxBodyBytes },
       failing: () => (sequencer.fatal ? `stopped signing: ${sequencer.fatal.message}` : undefined),
       ...(witnesses ? { servedCheckpoint: () => witnesses.served() } : {}),
+      logger,
+      metrics,
+      ...(config.witnesses ? { witnesses: { quorum: config.witnesses.quorum, vkeys: config.witnesses.witnesses.map((w) => w.vkey) } } : {}),
+      ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),
     });
     witnesses?.start(config.witnessIntervalMs);
     return {

@@ -31,6 +31,20 @@ export interface SequencerOptions {
   onBatchError?(e: unknown): void;
   /** Called with each newly committed checkpoint. */
   onCommit?(checkpoint: StoredCheckpoint): void;
+  /** Called after each committed batch, for metrics. */
+  onBatch?(stats: BatchStats): void;
+}
+
+export interface BatchStats {
+  size: number;
+  logged: number;
+  duplicates: number;
+  refused: number;
+  /** The sequencing transaction's duration. */
+  seconds: number;
+  /** Per record: from entering the pool to the commit of its checkpoint. */
+  latencies: number[];
+  treeSize: bigint;
 }
 
 export class Sequencer {
@@ -93,8 +107,23 @@ export class Sequencer {
     const batch = this.#pool.splice(0, this.#opts.batchMaxSize);
     if (this.#fatal) return void batch.forEach((w) => w.reject(new ApiError("not_signing", "the log has stopped signing", { retryAfter: 60 })));
     try {
+      const started = performance.now();
       const { outcomes, checkpoint } = await sequenceBatch(this.#deps, batch);
+      const done = performance.now();
       this.#opts.onCommit?.(checkpoint);
+      if (this.#opts.onBatch) {
+        const logged = outcomes.filter((o) => o.ok && !o.duplicate).length;
+        const refused = outcomes.filter((o) => !o.ok).length;
+        this.#opts.onBatch({
+          size: batch.length,
+          logged,
+          refused,
+          duplicates: batch.length - logged - refused,
+          seconds: (done - started) / 1000,
+          latencies: batch.map((w) => (done - w.at) / 1000),
+          treeSize: checkpoint.treeSize,
+        });
+      }
       outcomes.forEach((o, i) => {
         const w = batch[i]!;
         if (o.ok) w.resolve({ index: o.index, leafHash: o.leafHash, duplicate: o.duplicate, checkpoint });

@@ -52,7 +52,14 @@ export class WitnessSubmitter {
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(store: Store, config: WitnessConfig, opts: { log: (l: string) => void; fetch?: typeof fetch }) {
+  readonly #onResult: ((witness: string, ok: boolean, cosigned: bigint) => void) | undefined;
+
+  constructor(
+    store: Store,
+    config: WitnessConfig,
+    opts: { log: (l: string) => void; fetch?: typeof fetch; onResult?: (witness: string, ok: boolean, cosigned: bigint) => void },
+  ) {
+    this.#onResult = opts.onResult;
     this.#store = store;
     this.#config = config;
     this.#log = opts.log;
@@ -85,7 +92,17 @@ export class WitnessSubmitter {
   async submitLatest(): Promise<void> {
     const cp = await this.#store.latestCheckpoint();
     if (!cp) return;
-    await Promise.all(this.#state.map((w) => this.#submit(w, cp).catch((e) => this.#log(`witness ${w.verifier.name}: ${(e as Error).message}`))));
+    await Promise.all(
+      this.#state.map((w) =>
+        this.#submit(w, cp).then(
+          () => this.#onResult?.(w.verifier.name, true, w.cosigned),
+          (e) => {
+            this.#onResult?.(w.verifier.name, false, w.cosigned);
+            this.#log(`witness ${w.verifier.name}: ${(e as Error).message}`);
+          },
+        ),
+      ),
+    );
   }
 
   async #submit(w: WitnessState, cp: StoredCheckpoint, retried = false): Promise<void> {

@@ -4,6 +4,9 @@ import type { Hono } from "hono";
 import { createVerifier } from "../../client/note.js";
 import type { CoreKeys } from "../../client/replay.js";
 import { createApp } from "../app.js";
+import { explorerRoutes } from "../explorer.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
 import { openLockedStore, StartupError } from "../ledger.js";
 import { loadOrCreateKey, KeyFileError } from "../log/signer.js";
 import { NamespaceCache } from "../state/namespaces.js";
@@ -36,7 +39,17 @@ export interface Mirror {
   close(): Promise<void>;
 }
 
-export async function createMirror(config: MirrorConfig, opts: { log?: (l: string) => void; fetch?: typeof fetch; onProgress?: (d: bigint, t: bigint) => void } = {}): Promise<Mirror> {
+export interface MirrorOptions {
+  log?: (l: string) => void;
+  fetch?: typeof fetch;
+  onProgress?: (done: bigint, total: bigint) => void;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Serve the web explorer at `/` (default true). */
+  explorer?: boolean;
+}
+
+export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {}): Promise<Mirror> {
   const log = opts.log ?? ((l) => console.error(l));
   let logVerifier;
   try {
@@ -68,6 +81,9 @@ export async function createMirror(config: MirrorConfig, opts: { log?: (l: strin
     verifierKey: config.logKey,
     failing: () => follower.failing,
     extraRoutes: (a) => a.route("/", witnessRoutes({ store, follower, origin, cosignerName: cosigner.name })),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),
   });
   let stopped = false;
   let loop: Promise<void> | undefined;

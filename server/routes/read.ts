@@ -13,6 +13,7 @@ export interface ReadDeps {
   origin: string;
   verifierKey: string;
   servedCheckpoint?: () => Promise<string | undefined>;
+  witnesses?: { quorum: number; vkeys: string[] };
 }
 
 export const MAX_ENTRIES_PER_PAGE = 1000;
@@ -23,7 +24,7 @@ export async function latest(head: HeadCache): Promise<StoredCheckpoint> {
   return c;
 }
 
-function entryJson(e: { index: bigint; entry: Uint8Array; leafHash: Uint8Array }) {
+export function entryJson(e: { index: bigint; entry: Uint8Array; leafHash: Uint8Array }) {
   return { index: e.index.toString(), entry: encodeBase64(e.entry), leafHash: encodeBase64(e.leafHash) };
 }
 
@@ -45,6 +46,7 @@ export function readRoutes(deps: ReadDeps): Hono {
       treeSize: cp.treeSize.toString(),
       rootHash: encodeBase64(cp.rootHash),
       checkpoint: cp.note,
+      ...(deps.witnesses ? { witnesses: deps.witnesses } : {}),
     });
   });
 

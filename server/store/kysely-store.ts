@@ -1,6 +1,6 @@
 /** The Store over Kysely: the same SQL for PostgreSQL and PGlite. */
 import { Migrator, sql, type Kysely, type Transaction } from "kysely";
-import { encodeHex } from "../../client/bytes.js";
+import { encodeHex, utf8 } from "../../client/bytes.js";
 import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
 import type { Database } from "../../schema/database.js";
 import { migrations } from "../../migrations/index.js";
@@ -58,15 +58,10 @@ function reader(db: Db): StoreReader {
       for (const r of rows) out.set(encodeHex(bytes(r.record_hash)), { index: parseInt8(r.idx), leafHash: bytes(r.leaf_hash) });
       return out;
     },
-    async namespaceEntries(namespace: string, afterIndex: bigint) {
-      const rows = await db
-        .selectFrom("entries")
-        .select(["idx", "leaf_hash", "entry"])
-        .where("namespace", "=", namespace)
-        .where("idx", ">", afterIndex)
-        .orderBy("idx")
-        .execute();
-      return rows.map(toEntry);
+    async namespaceEntries(namespace: string, afterIndex: bigint, limit?: number) {
+      let q = db.selectFrom("entries").select(["idx", "leaf_hash", "entry"]).where("namespace", "=", namespace).where("idx", ">", afterIndex).orderBy("idx");
+      if (limit !== undefined) q = q.limit(limit);
+      return (await q.execute()).map(toEntry);
     },
   };
 }
@@ -132,8 +127,33 @@ export class KyselyStore implements Store {
   findRecords(hashes: Uint8Array[]) {
     return this.#reader.findRecords(hashes);
   }
-  namespaceEntries(namespace: string, afterIndex: bigint) {
-    return this.#reader.namespaceEntries(namespace, afterIndex);
+  namespaceEntries(namespace: string, afterIndex: bigint, limit?: number) {
+    return this.#reader.namespaceEntries(namespace, afterIndex, limit);
+  }
+
+  async findKeyRegistrations(keyId: string): Promise<StoredEntry[]> {
+    if (!/^[0-9a-f]{64}$/.test(keyId)) return [];
+    // Entries are canonical JSON, so a registration's own keyId appears verbatim in its
+    // signatures; the caller confirms each candidate by parsing it.
+    const rows = await this.db
+      .selectFrom("entries")
+      .select(["idx", "leaf_hash", "entry"])
+      .where("type", "=", "key.register")
+      .where(sql<boolean>`position(${utf8(`"keyId":"${keyId}"`)}::bytea in entry) > 0`)
+      .orderBy("idx")
+      .limit(100)
+      .execute();
+    return rows.map(toEntry);
+  }
+
+  async growth(points: number): Promise<Array<{ at: Date; treeSize: bigint }>> {
+    const { rows } = await sql<{ tree_size: bigint; at: Date }>`
+      with span as (select extract(epoch from min(created_at)) as lo, extract(epoch from max(created_at)) + 0.001 as hi from checkpoints)
+      select max(c.tree_size) as tree_size, max(c.created_at) as at
+      from checkpoints c, span
+      group by width_bucket(extract(epoch from c.created_at), span.lo, span.hi, ${points})
+      order by 1`.execute(this.db);
+    return rows.map((r) => ({ at: new Date(r.at), treeSize: parseInt8(r.tree_size) }));
   }
 
   async createToken(t: { name: string; tokenHash: string; namespaces: string[] }): Promise<WriterToken> {

@@ -64,8 +64,8 @@ export interface StoreReader {
   readNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>>;
   /** Entries already logged with these record hashes, by hex record hash. */
   findRecords(recordHashes: Uint8Array[]): Promise<Map<string, { index: bigint; leafHash: Uint8Array }>>;
-  /** Entries of one namespace with index > afterIndex, in index order (for state replay). */
-  namespaceEntries(namespace: string, afterIndex: bigint): Promise<StoredEntry[]>;
+  /** Entries of one namespace with index > afterIndex, in index order (for state replay); at most `limit` if given. */
+  namespaceEntries(namespace: string, afterIndex: bigint, limit?: number): Promise<StoredEntry[]>;
 }
 
 /** A sequencing transaction: MUST call lock() first; all writes commit together. */
@@ -87,6 +87,10 @@ export interface Store extends StoreReader {
   /** Entries [start, start+limit) that exist, in index order. */
   getEntries(start: bigint, limit: number): Promise<StoredEntry[]>;
   findLeafHash(leafHash: Uint8Array): Promise<bigint | undefined>;
+  /** key.register entries that may register this key ID (hex), at most 100; callers confirm by parsing. */
+  findKeyRegistrations(keyId: string): Promise<StoredEntry[]>;
+  /** Tree size over time: the largest checkpoint in each of up to `points` equal time buckets, oldest first. */
+  growth(points: number): Promise<Array<{ at: Date; treeSize: bigint }>>;
   getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined>;
   /** True when some checkpoint has lo <= treeSize < hi (tiles only serve widths a checkpoint justified). */
   hasCheckpointIn(lo: bigint, hi: bigint): Promise<boolean>;

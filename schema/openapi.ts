@@ -1,0 +1,310 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, generated from the same zod
+ * schemas the server validates requests with and the tests parse responses
+ * with (zod 4's toJSONSchema). Served at /openapi.json; test/openapi.test.ts
+ * fails if a route of the server and this document disagree.
+ */
+import { z } from "zod";
+import { RecordSchema } from "./records.js";
+import {
+  AppendResponse,
+  ConsistencyProofResponse,
+  EntriesResponse,
+  EntryResponse,
+  ErrorResponse,
+  EvidenceResponse,
+  GrowthResponse,
+  HealthResponse,
+  InclusionProofResponse,
+  KeyResponse,
+  LogInfoResponse,
+  NamespaceEntriesResponse,
+  NamespaceResponse,
+  ReleaseResponse,
+} from "./api.js";
+
+type Body = { json: z.ZodType } | { text: string } | { binary: string } | { html: string };
+
+interface Param {
+  name: string;
+  in: "path" | "query" | "header";
+  description: string;
+  required?: boolean;
+  schema?: Record<string, unknown>;
+}
+
+interface Operation {
+  method: "get" | "post";
+  path: string;
+  summary: string;
+  tag: "log" | "records" | "state" | "tiles" | "mirror" | "operations";
+  params?: Param[];
+  request?: z.ZodType;
+  auth?: boolean;
+  responses: Record<number, { description: string; body?: Body; headers?: Record<string, string> }>;
+  /** The server's route pattern, where it differs from the path with {x} → :x. */
+  route?: string;
+}
+
+const decimal = { type: "string", pattern: "^(0|[1-9][0-9]*)$" };
+const err = (description: string) => ({ description, body: { json: ErrorResponse } });
+const text = (d: string) => ({ text: d });
+
+/** Every operation of the ledger's and the mirror's HTTP API. */
+export const OPERATIONS: Operation[] = [
+  {
+    method: "get",
+    path: "/checkpoint",
+    summary: "The latest signed checkpoint (C2SP tlog-checkpoint note), with the witnesses' cosignatures when configured",
+    tag: "log",
+    responses: { 200: { description: "a signed note", body: text("C2SP signed note") }, 503: err("no checkpoint yet") },
+  },
+  {
+    method: "get",
+    path: "/v1/log",
+    summary: "The log's origin, verifier key, witnesses and latest checkpoint",
+    tag: "log",
+    responses: { 200: { description: "log info", body: { json: LogInfoResponse } }, 503: err("no checkpoint yet") },
+  },
+  {
+    method: "get",
+    path: "/v1/entries",
+    summary: "A page of entries, oldest first",
+    tag: "log",
+    params: [
+      { name: "start", in: "query", description: "first index (default 0)", schema: decimal },
+      { name: "limit", in: "query", description: "at most this many, 1 to 1000 (default 100)", schema: decimal },
+    ],
+    responses: { 200: { description: "entries", body: { json: EntriesResponse } }, 400: err("bad parameter") },
+  },
+  {
+    method: "get",
+    path: "/v1/entries/{index}",
+    summary: "One entry: its exact leaf bytes and leaf hash",
+    tag: "log",
+    params: [{ name: "index", in: "path", required: true, description: "entry index", schema: decimal }],
+    responses: { 200: { description: "the entry", body: { json: EntryResponse } }, 400: err("bad index"), 404: err("no such entry") },
+  },
+  {
+    method: "get",
+    path: "/v1/proofs/inclusion",
+    summary: "Inclusion proof of an entry (by index or leaf hash) in the tree of a size",
+    tag: "log",
+    params: [
+      { name: "index", in: "query", description: "entry index (or leafHash)", schema: decimal },
+      { name: "leafHash", in: "query", description: "base64 leaf hash (or index)", schema: { type: "string" } },
+      { name: "treeSize", in: "query", description: "tree size (default: the latest checkpoint's)", schema: decimal },
+    ],
+    responses: { 200: { description: "the proof", body: { json: InclusionProofResponse } }, 400: err("bad parameter"), 404: err("no such leaf") },
+  },
+  {
+    method: "get",
+    path: "/v1/proofs/consistency",
+    summary: "Consistency proof between two tree sizes",
+    tag: "log",
+    params: [
+      { name: "size1", in: "query", required: true, description: "older size, > 0", schema: decimal },
+      { name: "size2", in: "query", required: true, description: "newer size, at most the latest", schema: decimal },
+    ],
+    responses: { 200: { description: "the proof", body: { json: ConsistencyProofResponse } }, 400: err("bad parameter") },
+  },
+  {
+    method: "post",
+    path: "/v1/records",
+    summary: "Append a signed record; answered once durable (201 new, 200 duplicate with the original index)",
+    tag: "records",
+    auth: true,
+    params: [{ name: "wait", in: "query", description: "'checkpoint': also return the covering checkpoint, inclusion proof and C2SP tlog-proof", schema: { type: "string", enum: ["checkpoint"] } }],
+    request: RecordSchema,
+    responses: {
+      200: { description: "already logged: the original index", body: { json: AppendResponse } },
+      201: { description: "logged", body: { json: AppendResponse } },
+      400: err("malformed record"),
+      401: err("no or unknown writer token"),
+      403: err("the token may not write this namespace"),
+      409: err("conflicts with the namespace's state"),
+      413: err("body too large"),
+      415: err("not application/json"),
+      422: err("a rule refused the record"),
+      429: { ...err("over a rate limit"), headers: { "Retry-After": "seconds" } },
+      503: { ...err("overloaded, store unavailable or not signing"), headers: { "Retry-After": "seconds" } },
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/namespaces/{namespace}",
+    summary: "A namespace's replayed state: keys with their history, policy, newest releases, break-glass records",
+    tag: "state",
+    route: "/v1/namespaces/:ns",
+    params: [{ name: "namespace", in: "path", required: true, description: "<ecosystem>:<name>, URL-encoded" }],
+    responses: { 200: { description: "state", body: { json: NamespaceResponse } }, 400: err("bad namespace"), 404: err("no records") },
+  },
+  {
+    method: "get",
+    path: "/v1/namespaces/{namespace}/entries",
+    summary: "A namespace's entries covered by the latest checkpoint, oldest first, a page at a time",
+    tag: "state",
+    route: "/v1/namespaces/:ns/entries",
+    params: [
+      { name: "namespace", in: "path", required: true, description: "<ecosystem>:<name>, URL-encoded" },
+      { name: "after", in: "query", description: "entries with a larger index (the previous page's next)", schema: decimal },
+      { name: "limit", in: "query", description: "1 to 1000 (default 100)", schema: decimal },
+    ],
+    responses: { 200: { description: "entries", body: { json: NamespaceEntriesResponse } }, 400: err("bad parameter") },
+  },
+  {
+    method: "get",
+    path: "/v1/keys/{keyId}",
+    summary: "Where a key ID is registered, with its state in each namespace",
+    tag: "state",
+    params: [{ name: "keyId", in: "path", required: true, description: "lowercase hex SHA-256 of the public key" }],
+    responses: { 200: { description: "registrations", body: { json: KeyResponse } }, 400: err("bad key ID"), 404: err("not registered") },
+  },
+  {
+    method: "get",
+    path: "/v1/releases/{namespace}/{package}/{version}",
+    summary: "A release's verdict (signed, approved, revoked) with its inclusion proof; the package may contain '/'",
+    tag: "state",
+    route: "/v1/releases/:ns/:rest{.+}",
+    params: [
+      { name: "namespace", in: "path", required: true, description: "<ecosystem>:<name>, URL-encoded" },
+      { name: "package", in: "path", required: true, description: "package name (an npm scope's '/' stays)" },
+      { name: "version", in: "path", required: true, description: "version" },
+    ],
+    responses: { 200: { description: "the release", body: { json: ReleaseResponse } }, 400: err("bad path"), 404: err("not released") },
+  },
+  {
+    method: "get",
+    path: "/v1/growth",
+    summary: "Tree size over time, sampled into equal time buckets (for charts)",
+    tag: "state",
+    params: [{ name: "points", in: "query", description: "2 to 500 (default 100)", schema: decimal }],
+    responses: { 200: { description: "points, oldest first", body: { json: GrowthResponse } }, 400: err("bad parameter") },
+  },
+  {
+    method: "get",
+    path: "/tile/{path}",
+    summary: "C2SP tlog-tiles: /tile/<L>/<N>[.p/<W>] hash tiles and /tile/entries/<N>[.p/<W>] entry bundles",
+    tag: "tiles",
+    route: "/tile/*",
+    params: [{ name: "path", in: "path", required: true, description: "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], N in x001/234 form" }],
+    responses: { 200: { description: "tile bytes (immutable)", body: { binary: "tile" } }, 404: err("no such tile") },
+  },
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "ok, or failing with the reason (database down, invariant failed, equivocation seen)",
+    tag: "operations",
+    responses: { 200: { description: "healthy", body: { json: HealthResponse } }, 503: { description: "failing", body: { json: HealthResponse } } },
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics (text exposition format)",
+    tag: "operations",
+    responses: { 200: { description: "metrics", body: text("Prometheus text format 0.0.4") } },
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tag: "operations",
+    responses: { 200: { description: "OpenAPI 3.1", body: { text: "application/json" } } },
+  },
+  {
+    method: "get",
+    path: "/",
+    summary: "The web explorer",
+    tag: "operations",
+    responses: { 200: { description: "HTML page", body: { html: "the explorer" } } },
+  },
+  {
+    method: "get",
+    path: "/explorer/app.js",
+    summary: "The web explorer's script",
+    tag: "operations",
+    responses: { 200: { description: "JavaScript module", body: { text: "text/javascript" } } },
+  },
+  {
+    method: "get",
+    path: "/explorer/style.css",
+    summary: "The web explorer's stylesheet",
+    tag: "operations",
+    responses: { 200: { description: "CSS", body: { text: "text/css" } } },
+  },
+  {
+    method: "post",
+    path: "/add-checkpoint",
+    summary: "Mirrors only: C2SP tlog-witness — cosign a checkpoint consistent with the one last cosigned",
+    tag: "mirror",
+    responses: {
+      200: { description: "cosignature lines", body: text("signature lines") },
+      400: { description: "malformed request", body: text("reason") },
+      403: { description: "not signed by the log", body: text("reason") },
+      404: { description: "unknown origin", body: text("reason") },
+      409: { description: "old size does not match: the size last cosigned", body: { text: "text/x.tlog.size" } },
+      422: { description: "not cosigned: verification failed", body: text("reason") },
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/evidence",
+    summary: "Mirrors only: equivocation evidence found by cross-checking (verify with verifyEquivocation)",
+    tag: "mirror",
+    responses: { 200: { description: "evidence", body: { json: EvidenceResponse } } },
+  },
+];
+
+function content(body: Body | undefined): Record<string, unknown> | undefined {
+  if (!body) return undefined;
+  if ("json" in body) return { "application/json": { schema: z.toJSONSchema(body.json, { target: "draft-2020-12", io: "output", unrepresentable: "any" }) } };
+  if ("binary" in body) return { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } };
+  if ("html" in body) return { "text/html": { schema: { type: "string" } } };
+  const type = body.text.includes("/") ? body.text : "text/plain";
+  return { [type]: { schema: { type: "string" } } };
+}
+
+/** The OpenAPI 3.1 document; `serverUrl` fills `servers` when given. */
+export function openApiDocument(opts: { version: string; serverUrl?: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(op.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.body ? { content: content(r.body) } : {}),
+        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
+      };
+    }
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: `${op.method}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}` || "getRoot",
+      summary: op.summary,
+      tags: [op.tag],
+      ...(op.route ? { "x-route": op.route } : {}),
+      ...(op.params ? { parameters: op.params.map((p) => ({ name: p.name, in: p.in, description: p.description, required: p.in === "path" ? true : (p.required ?? false), schema: p.schema ?? { type: "string" } })) } : {}),
+      ...(op.request ? { requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(op.request, { target: "draft-2020-12", io: "input" }) } } } } : {}),
+      ...(op.auth ? { security: [{ writerToken: [] }] } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Ledger",
+      version: opts.version,
+      description: "Append-only transparency ledger for software supply chains: RFC 6962 Merkle tree, C2SP signed checkpoints, tlog-tiles and tlog-witness. Indices and sizes are decimal strings; hashes are base64. Errors are {error: {code, message}} (docs/api.md).",
+      license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    tags: [
+      { name: "log", description: "checkpoints, entries and proofs" },
+      { name: "records", description: "appending signed records (registries)" },
+      { name: "state", description: "replayed namespace state" },
+      { name: "tiles", description: "C2SP tlog-tiles" },
+      { name: "mirror", description: "served by `ledger mirror` only" },
+      { name: "operations", description: "health, metrics, this document, the explorer" },
+    ],
+    paths,
+    components: { securitySchemes: { writerToken: { type: "http", scheme: "bearer", description: "a registry's writer token (ledger token create)" } } },
+  };
+}

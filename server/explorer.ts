@@ -1,0 +1,42 @@
+/**
+ * Serves the web explorer (explorer/dist, built by `npm run build` and
+ * committed) at `/`. The files are read once; a strict Content-Security-Policy
+ * allows only this origin's script, style and API.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Hono } from "hono";
+import { ApiError } from "./errors.js";
+
+const DIST = fileURLToPath(new URL("../explorer/dist/", import.meta.url));
+
+const FILES: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/explorer/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/explorer/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+};
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export function explorerRoutes(app: Hono): void {
+  const cache = new Map<string, Uint8Array>();
+  for (const [path, { file, type }] of Object.entries(FILES)) {
+    app.get(path, (c) => {
+      let body = cache.get(file);
+      if (!body) {
+        try {
+          body = new Uint8Array(readFileSync(DIST + file));
+        } catch {
+          throw new ApiError("not_found", "the explorer is not built: run npm run build");
+        }
+        cache.set(file, body);
+      }
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": type,
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+      });
+    });
+  }
+}
