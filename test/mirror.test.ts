@@ -90,6 +90,12 @@ describe("mirrors, witnesses and cross-checking (real processes)", () => {
       return cp.treeSize === 501n && cp.note.sigs.length === 3 ? cp : undefined;
     });
     expect(served.note.sigs.map((s) => s.name).sort()).toEqual(["mirror-A.test", "mirror-B.test", "mirror.test/log"]);
+    // The log's /metrics reports each witness's cosigned size and last success.
+    const metrics = await text(`${logUrl}/metrics`);
+    for (const w of ["mirror-A.test", "mirror-B.test"]) {
+      expect(Number(new RegExp(`^ledger_witness_cosigned_tree_size\\{witness="${w}"\\} (\\d+)$`, "m").exec(metrics)?.[1])).toBeGreaterThanOrEqual(501);
+      expect(metrics).toMatch(new RegExp(`^ledger_witness_last_success_timestamp_seconds\\{witness="${w}"\\} \\d`, "m"));
+    }
     for (const m of [A, B]) expect(await sizeOf(m.url)).toBe(501n);
     const [ra, rb] = await Promise.all([A, B].map(async (m) => (await (await fetch(`${m.url}/v1/log`)).json()).rootHash));
     expect(ra).toBe(rb);

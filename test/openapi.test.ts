@@ -1,0 +1,177 @@
+/**
+ * /openapi.json against the real routes: every route the log and the mirror
+ * register is documented and every documented operation exists; real
+ * requests to every operation (successes and refusals) answer with a status
+ * the document lists, in its content type, with a body its JSON Schema
+ * accepts (Ajv, draft 2020-12); the request schema accepts a signed record
+ * and refuses malformed ones.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import type { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../server/config.js";
+import { createLedger, type Ledger } from "../server/ledger.js";
+import { createMirror, type Mirror } from "../server/mirror/mirror.js";
+import { appendDemo, DEMO_CORE_KEYS, DEMO_NS, DEMO_PKG, demoKeys, type DemoLog } from "./helpers/demo.js";
+import { TEST_TOKEN, TEST_WRITERS } from "./helpers/http.js";
+import { registerKey, testKey } from "./helpers/records.js";
+
+type Doc = { paths: Record<string, Record<string, { "x-route"?: string; tags: string[]; requestBody?: any; responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+
+/** A request to make and the app (log or mirror) that serves it. */
+interface Example {
+  method: "get" | "post";
+  /** The documented path this request exercises. */
+  op: string;
+  url: string;
+  on?: "mirror";
+  init?: RequestInit;
+}
+
+describe("OpenAPI document", () => {
+  let dir: string;
+  let ledger: Ledger;
+  let mirror: Mirror;
+  let demo: DemoLog;
+  let doc: Doc;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ledger-openapi-"));
+    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: join(dir, "log"), LEDGER_WRITER_TOKENS: TEST_WRITERS, LEDGER_CORE_KEYS: DEMO_CORE_KEYS, BATCH_MAX_AGE_MS: "1" }));
+    demo = await appendDemo(async (p, init) => ledger.app.request(p, init), 3);
+    const viaLog: typeof fetch = async (input, init) => {
+      const u = new URL(String(input));
+      return await ledger.app.request(u.pathname + u.search, init);
+    };
+    mirror = await createMirror({ source: "http://log.test", logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), peers: [], intervalMs: 60_000 }, { fetch: viaLog, log: () => {} });
+    doc = (await (await ledger.app.request("/openapi.json")).json()) as Doc;
+  }, 60_000);
+
+  afterAll(async () => {
+    await mirror?.close();
+    await ledger?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Route patterns the app registered, as "method path" (middleware excluded). */
+  function routesOf(app: Hono): Set<string> {
+    return new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path}`));
+  }
+
+  function documentedRoutes(tag?: (t: string) => boolean): Set<string> {
+    const out = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (tag && !tag(op.tags[0]!)) continue;
+        out.add(`${method} ${op["x-route"] ?? path.replace(/\{(\w+)\}/g, ":$1")}`);
+      }
+    }
+    return out;
+  }
+
+  it("documents exactly the log's routes", () => {
+    expect([...routesOf(ledger.app)].sort()).toEqual([...documentedRoutes((t) => t !== "mirror")].sort());
+  });
+
+  it("documents exactly the mirror's routes (the log's read API, tlog-witness, evidence; no appends)", () => {
+    expect([...routesOf(mirror.app)].sort()).toEqual([...documentedRoutes((t) => t !== "records")].sort());
+  });
+
+  it("every operation answers real requests as documented: status, content type and body schema", async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const entry = await (await ledger.app.request(`/v1/entries/${demo.at.release1}`)).json();
+    const checkpoint = await (await ledger.app.request("/checkpoint")).text();
+    const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", body, headers: { "content-type": "application/json", authorization: `Bearer ${TEST_TOKEN}`, ...headers } });
+    const newRecord = JSON.stringify(registerKey("npm:openapi", testKey(400)));
+    const examples: Example[] = [
+      { method: "get", op: "/checkpoint", url: "/checkpoint" },
+      { method: "get", op: "/v1/log", url: "/v1/log" },
+      { method: "get", op: "/v1/entries", url: "/v1/entries?start=2&limit=3" },
+      { method: "get", op: "/v1/entries", url: "/v1/entries?limit=5000" },
+      { method: "get", op: "/v1/entries/{index}", url: `/v1/entries/${demo.at.admin}` },
+      { method: "get", op: "/v1/entries/{index}", url: "/v1/entries/99999" },
+      { method: "get", op: "/v1/entries/{index}", url: "/v1/entries/-1" },
+      { method: "get", op: "/v1/proofs/inclusion", url: `/v1/proofs/inclusion?index=3&treeSize=${demo.size}` },
+      { method: "get", op: "/v1/proofs/inclusion", url: `/v1/proofs/inclusion?leafHash=${encodeURIComponent(entry.leafHash)}` },
+      { method: "get", op: "/v1/proofs/inclusion", url: `/v1/proofs/inclusion?leafHash=${encodeURIComponent("A".repeat(43) + "=")}` },
+      { method: "get", op: "/v1/proofs/inclusion", url: "/v1/proofs/inclusion" },
+      { method: "get", op: "/v1/proofs/consistency", url: `/v1/proofs/consistency?size1=3&size2=${demo.size}` },
+      { method: "get", op: "/v1/proofs/consistency", url: "/v1/proofs/consistency?size1=0&size2=1" },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post(newRecord) },
+      { method: "post", op: "/v1/records", url: "/v1/records?wait=checkpoint", init: post(newRecord) },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post("{") },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post(newRecord, { authorization: "Bearer nope-nope-nope-nope" }) },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post(newRecord, { "content-type": "text/plain" }) },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post(JSON.stringify(registerKey(DEMO_NS, testKey(401)))) },
+      { method: "post", op: "/v1/records", url: "/v1/records", init: post(JSON.stringify(registerKey(DEMO_NS, demoKeys.admin))) },
+      { method: "get", op: "/v1/namespaces/{namespace}", url: `/v1/namespaces/${encodeURIComponent(DEMO_NS)}` },
+      { method: "get", op: "/v1/namespaces/{namespace}", url: "/v1/namespaces/npm%3Anobody" },
+      { method: "get", op: "/v1/namespaces/{namespace}", url: "/v1/namespaces/NOT%20A%20NAMESPACE" },
+      { method: "get", op: "/v1/namespaces/{namespace}/entries", url: `/v1/namespaces/${encodeURIComponent(DEMO_NS)}/entries?limit=2` },
+      { method: "get", op: "/v1/namespaces/{namespace}/entries", url: `/v1/namespaces/${encodeURIComponent(DEMO_NS)}/entries?after=x` },
+      { method: "get", op: "/v1/keys/{keyId}", url: `/v1/keys/${demoKeys.stranger.keyId}` },
+      { method: "get", op: "/v1/keys/{keyId}", url: `/v1/keys/${"0".repeat(64)}` },
+      { method: "get", op: "/v1/keys/{keyId}", url: "/v1/keys/xyz" },
+      { method: "get", op: "/v1/releases/{namespace}/{package}/{version}", url: `/v1/releases/${encodeURIComponent(DEMO_NS)}/${DEMO_PKG}/1.0.0` },
+      { method: "get", op: "/v1/releases/{namespace}/{package}/{version}", url: `/v1/releases/${encodeURIComponent(DEMO_NS)}/${DEMO_PKG}/9.9.9` },
+      { method: "get", op: "/v1/releases/{namespace}/{package}/{version}", url: `/v1/releases/${encodeURIComponent(DEMO_NS)}/nopath` },
+      { method: "get", op: "/v1/growth", url: "/v1/growth?points=10" },
+      { method: "get", op: "/v1/growth", url: "/v1/growth?points=1" },
+      { method: "get", op: "/tile/{path}", url: "/tile/0/000.p/3" },
+      { method: "get", op: "/tile/{path}", url: "/tile/entries/000.p/3" },
+      { method: "get", op: "/tile/{path}", url: "/tile/0/x999/999" },
+      { method: "get", op: "/healthz", url: "/healthz" },
+      { method: "get", op: "/metrics", url: "/metrics" },
+      { method: "get", op: "/openapi.json", url: "/openapi.json" },
+      { method: "get", op: "/", url: "/" },
+      { method: "get", op: "/explorer/app.js", url: "/explorer/app.js" },
+      { method: "get", op: "/explorer/style.css", url: "/explorer/style.css" },
+      { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint}` } },
+      { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint}` } },
+      { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: "garbage" } },
+      { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint.replace(/^[^\n]+/, "other.example/log")}` } },
+      { method: "get", op: "/v1/evidence", url: "/v1/evidence", on: "mirror" },
+      { method: "get", op: "/v1/log", url: "/v1/log", on: "mirror" },
+    ];
+    const seen = new Map<string, Set<string>>();
+    for (const ex of examples) {
+      const res = await (ex.on === "mirror" ? mirror.app : ledger.app).request(ex.url, ex.init);
+      const what = `${ex.method.toUpperCase()} ${ex.url} → ${res.status}`;
+      const op = doc.paths[ex.op]?.[ex.method];
+      expect(op, `${ex.op} is not documented`).toBeDefined();
+      const documented = op!.responses[String(res.status)];
+      expect(documented, `${what}: status not documented`).toBeDefined();
+      (seen.get(`${ex.method} ${ex.op}`) ?? seen.set(`${ex.method} ${ex.op}`, new Set()).get(`${ex.method} ${ex.op}`)!).add(String(res.status));
+      const types = Object.keys(documented!.content ?? {});
+      const got = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+      expect(types, `${what}: content type ${got} not documented`).toContain(got);
+      if (got === "application/json" && ex.op !== "/openapi.json") {
+        const validate = ajv.compile(documented!.content![got]!.schema);
+        const body = await res.json();
+        expect(validate(body), `${what}: ${JSON.stringify(validate.errors)} for ${JSON.stringify(body).slice(0, 300)}`).toBe(true);
+      }
+    }
+    // Every documented operation was exercised, and each answered with a success.
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(ops)) {
+        const statuses = seen.get(`${method} ${path}`);
+        expect(statuses, `${method} ${path} has no example request`).toBeDefined();
+        expect([...statuses!].some((s) => s.startsWith("2")), `${method} ${path} never succeeded: ${[...statuses!]}`).toBe(true);
+      }
+    }
+  }, 60_000);
+
+  it("the request schema accepts a signed record and refuses malformed ones", () => {
+    const ajv = new Ajv2020({ strict: false });
+    const validate = ajv.compile(doc.paths["/v1/records"]!.post!.requestBody.content["application/json"].schema);
+    const good = registerKey("npm:x", testKey(1));
+    expect(validate(good)).toBe(true);
+    expect(validate({ ...good, type: "key.delete" })).toBe(false);
+    expect(validate({ ...good, extra: 1 })).toBe(false);
+    expect(validate({ ...good, namespace: "no namespace" })).toBe(false);
+    expect(validate({ ...good, signatures: [] })).toBe(false);
+  });
+});
