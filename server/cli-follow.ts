@@ -1,5 +1,6 @@
 /** `ledger mirror` and `ledger monitor`: long-running followers of a log. */
 import { listen } from "./listen.js";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LedgerClient } from "../client/ledger-client.js";
 import { parseCoreKeys, releaseStatus, type ReplayEvent } from "../client/replay.js";
@@ -20,6 +21,7 @@ every leaf, the hash chain, the record rules), stores the copy, serves the same
 read API, cosigns each checkpoint it has fully verified, answers
 POST /add-checkpoint (C2SP tlog-witness), and cross-checks its peers.
 
+  --log-key-file <f>    read the log's vkey from a file (e.g. the log's <data-dir>/log.vkey)
   --port <n>            listen port (default 8081; 0 = any)
   --host <addr>         listen address (default 127.0.0.1)
   --data-dir <dir>      PGlite files and the cosigner key (default ./mirror-data)
@@ -43,6 +45,7 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
   const v = opts(args, {
     source: { type: "string" },
     "log-key": { type: "string" },
+    "log-key-file": { type: "string" },
     port: { type: "string" },
     host: { type: "string" },
     "data-dir": { type: "string" },
@@ -54,7 +57,15 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
     "core-keys": { type: "string" },
   });
   if (v.help) return io.out(MIRROR_HELP), 0;
-  if (!v.source || !v["log-key"]) throw new CliError("--source <url> and --log-key <vkey> are required", 2);
+  if (v["log-key-file"]) {
+    if (v["log-key"]) throw new CliError("give --log-key or --log-key-file, not both", 2);
+    try {
+      v["log-key"] = readFileSync(v["log-key-file"], "utf8").trim();
+    } catch (e) {
+      throw new CliError(`--log-key-file: ${(e as Error).message}`, 2);
+    }
+  }
+  if (!v.source || !v["log-key"]) throw new CliError("--source <url> and --log-key <vkey> (or --log-key-file) are required", 2);
   const port = Number(v.port ?? 8081);
   const intervalMs = Number(v.interval ?? 1000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("--port must be 0-65535", 2);

@@ -10,7 +10,8 @@ import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
 import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
 import { mirrorCommand, monitorCommand } from "./cli-follow.js";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 
@@ -55,6 +56,8 @@ Options (each also an environment variable):
                                          or ${DEFAULT_ORIGIN} for a new key)
   --key-file <path>     LEDGER_KEY_FILE  signer key; default <data-dir>/log.key, created
                                          on first start
+  LEDGER_VKEY_FILE      where the public verifier key is written at start
+                        (default <data-dir>/log.vkey), for mirrors started beside the log
 Records and writers:
   LEDGER_CORE_KEYS      break-glass core keys, <threshold>:<base64 key>,<base64 key>…
   LEDGER_WRITER_TOKENS  writers without the CLI, name:token:pattern[ pattern…][,…]
@@ -173,6 +176,14 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   const ledger = await createLedger(config, { logger, metrics: new Metrics({ processMetrics: true }), explorer: config.explorer });
   if (ledger.keyCreated) io.err(`ledger: created log key ${join(config.dataDir, "log.key")}\n`);
+  // The public verifier key next to the data, for tools started beside the log (docker compose's mirror).
+  const vkeyFile = config.vkeyFile ?? join(config.dataDir, "log.vkey");
+  try {
+    mkdirSync(dirname(vkeyFile), { recursive: true });
+    writeFileSync(vkeyFile, ledger.signer.verifierKey + "\n");
+  } catch (e) {
+    logger.warn({ err: e }, `cannot write ${vkeyFile}`);
+  }
   const { server, port } = await listen(ledger.app, config.host, config.port).catch(async (e) => {
     await ledger.close();
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
@@ -188,10 +199,7 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
       io.err("ledger: shutting down\n");
       logger.info("shutting down");
       server.close();
-      ledger.close().finally(() => {
-        logger.flush();
-        resolve();
-      });
+      ledger.close().finally(() => logger.flush(() => resolve()));
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
@@ -216,7 +224,7 @@ function keygenCommand(args: string[], io: Out): number {
 
 async function migrateCommand(args: string[], io: Out): Promise<number> {
   const values = parse(args, { "database-url": { type: "string" }, "data-dir": { type: "string" } });
-  if (values.help) return io.out("Usage: ledger migrate [--database-url <url>] [--data-dir <dir>]\n"), 0;
+  if (values.help) return io.out(MIGRATE_HELP), 0;
   const config = loadConfig(envWithFlags(values));
   const { store, unlock } = await openLockedStore(config); // migrations run on open
   await store.close();
@@ -224,6 +232,16 @@ async function migrateCommand(args: string[], io: Out): Promise<number> {
   io.err(`ledger: migrations applied (${store.kind})\n`);
   return 0;
 }
+
+const MIGRATE_HELP = `Usage: ledger migrate [--database-url <url>] [--data-dir <dir>]
+
+Applies the database migrations and exits ('serve' also applies them at start).
+Migrations only add; they are idempotent and safe to run again.
+
+  --database-url <url>  DATABASE_URL     PostgreSQL; unset = embedded PGlite
+  --data-dir <dir>      LEDGER_DATA_DIR  PGlite files (default ./data); must not be
+                                         held by a running server
+`;
 
 const TOKEN_HELP = `Usage: ledger token <create|list|revoke> [options]
 

@@ -32,6 +32,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Serve the web explorer at / (LEDGER_EXPLORER=off turns it off). */
   readonly explorer: boolean;
+  /** Where `serve` writes the public verifier key (default <dataDir>/log.vkey). */
+  readonly vkeyFile: string | undefined;
 }
 
 export interface EnvWriter {
@@ -149,5 +151,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     witnessIntervalMs,
     logLevel,
     explorer: explorerSetting !== "off",
+    vkeyFile: env.LEDGER_VKEY_FILE || undefined,
   });
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseSignerKey, formatVerifierKey, SIG_TYPE_ED25519 } from "../client/note.js";
 import * as api from "../schema/api.js";
-import { fetchCheckpoint, getJson, postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
+import { fetchCheckpoint, getJson, postRecord, TEST_TOKEN, TEST_WRITERS, type Fetch } from "./helpers/http.js";
 import { runLedger, startServer } from "./helpers/process.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
 import { STORES } from "./helpers/stores.js";
@@ -101,6 +101,8 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
       expect(info.origin).toBe("localhost/ledger");
       expect(statSync(join(dataDir, "log.key")).mode & 0o777).toBe(0o600);
       expect(server.stderr()).toContain(info.verifierKey);
+      // The public key beside the data, for a mirror started next to the log.
+      expect(readFileSync(join(dataDir, "log.vkey"), "utf8")).toBe(info.verifierKey + "\n");
       const k = testKey(20);
       expect((await postRecord(fetch, registerKey("npm:cli", k, "publish"))).status).toBe(201);
       expect((await postRecord(fetch, signRelease("npm:cli", k, "p", "1.0.0"), "?wait=checkpoint")).status).toBe(201);
@@ -116,6 +118,11 @@ describe.each(STORES)("ledger serve as a real process: $kind", (fixture) => {
         expect(second.stderr).toMatch(/in use by process/);
       }
       expect(await server.stop()).toBe(0);
+      // JSON logs on stderr: the start, a line per request with its ID; never the token.
+      const logLines = server.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+      expect(logLines.find((l) => l.msg === "serving")).toMatchObject({ level: "info", store: fixture.kind, vkey: info.verifierKey });
+      expect(logLines.some((l) => l.msg === "request" && l.route === "/v1/records" && l.status === 201 && /^[0-9a-f-]{36}$/.test(l.reqId))).toBe(true);
+      expect(server.stderr()).not.toContain(TEST_TOKEN);
 
       server = await startServer(env);
       fetch = (p, init) => globalThis.fetch(server.url + p, init);
@@ -169,5 +176,39 @@ describe.each(STORES)("ledger token: $kind", (fixture) => {
     expect((await runLedger(["token", "create", "--name", "x", "--namespaces", "bad pattern!"], env)).code).toBe(2);
     expect((await runLedger(["token", "frobnicate"], env)).code).toBe(2);
     expect((await runLedger(["token", "list", "--bogus"], env)).code).toBe(2);
+  });
+});
+
+describe("CLI help and colours", () => {
+  const COMMANDS = ["serve", "keygen", "migrate", "token", "register-key", "revoke-key", "set-policy", "sign-release", "approve", "submit-outcome", "verify-release", "verify-log", "status", "mirror", "monitor"];
+
+  it("every command has --help with a usage line, a description and exit 0", async () => {
+    const { main } = await import("../server/cli.js");
+    for (const c of COMMANDS) {
+      let out = "";
+      const code = await main([c, "--help"], { out: (s) => (out += s), err: () => {} });
+      expect(code, c).toBe(0);
+      expect(out, c).toMatch(new RegExp(`^Usage: ledger ${c}\\b`));
+      expect(out.split("\n").filter(Boolean).length, `${c} help has no description`).toBeGreaterThan(2);
+    }
+    let top = "";
+    expect(await main(["--help"], { out: (s) => (top += s), err: () => {} })).toBe(0);
+    for (const c of COMMANDS) expect(top).toContain(c);
+  });
+
+  it("colours failures only where the stream may carry colour", async () => {
+    const { exitCodeFor } = await import("../server/cli-commands.js");
+    const { ProofError } = await import("../client/errors.js");
+    const run = (color: boolean) => {
+      let err = "";
+      const code = exitCodeFor(new ProofError("wrong_proof_size", "bad proof"), { out: () => {}, err: (s) => (err += s), color: { out: color, err: color } });
+      return { code, err };
+    };
+    expect(run(true)).toEqual({ code: 1, err: "ledger: \x1b[31mverification failed\x1b[39m (wrong_proof_size): bad proof\n" });
+    expect(run(false)).toEqual({ code: 1, err: "ledger: verification failed (wrong_proof_size): bad proof\n" });
+    // A real process writing to pipes (not a terminal) prints no escape codes.
+    const r = await runLedger(["status", "--server", "http://127.0.0.1:9", "--log-key", "x+00000000+AAAA"], {});
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).not.toContain("\x1b[");
   });
 });
