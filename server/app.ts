@@ -11,6 +11,8 @@ import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";
 import type { Store } from "./store/store.js";
 import { HeadCache } from "./state/head.js";
+import { NodeCache } from "./state/node-cache.js";
+import type { NodeId } from "../client/merkle-tree.js";
 import { randomUUID } from "node:crypto";
 import { routePath } from "hono/route";
 import { Metrics } from "./observability/metrics.js";
@@ -41,12 +43,17 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Witnesses the log submits to, named in /v1/log so clients and the explorer can verify cosignatures. */
   witnesses?: { quorum: number; vkeys: string[] };
+  /** Bytes of tree nodes kept in memory for proofs and tiles (default 64 MiB). */
+  nodeCacheBytes?: number;
   /** The web explorer's routes (`/` and its assets), if served. */
   explorer?: (app: Hono) => void;
 }
 
 export function createApp(appDeps: AppDeps): Hono {
-  const deps = { ...appDeps, head: appDeps.head ?? new HeadCache(appDeps.store) };
+  const head = appDeps.head ?? new HeadCache(appDeps.store);
+  const nodeCache = new NodeCache(appDeps.store, () => head.get(), appDeps.nodeCacheBytes);
+  const nodes = { readNodes: (ids: NodeId[]) => nodeCache.readNodes(ids) };
+  const deps = { ...appDeps, head, nodeCache, nodes };
   const app = new Hono<AppEnv>();
   const logger = deps.logger ?? silentLogger;
   const metrics = deps.metrics ?? new Metrics();
@@ -64,9 +71,12 @@ export function createApp(appDeps: AppDeps): Hono {
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && REQUEST_ID_RE.test(given) ? given : randomUUID();
     c.set("requestId", requestId);
+    // Set before the handler runs: setting a header on a finished response makes Hono copy
+    // it into a full Fetch Response (a stream per request, measurably slower).
+    c.header("X-Request-Id", requestId);
     const started = performance.now();
     await next();
-    c.header("X-Request-Id", requestId);
+    if (!c.res.headers.has("X-Request-Id")) c.header("X-Request-Id", requestId); // handlers that build their own Response
     const route = matched(c) ? routePath(c, -1) : "(none)";
     metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
     if (logger.isLevelEnabled("info")) {

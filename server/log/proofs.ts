@@ -2,17 +2,19 @@
 import { consistencyProofRanges, hashRanges, inclusionProofRanges, nodeKey } from "../../client/merkle-tree.js";
 import type { StoreReader } from "../store/store.js";
 
-export function inclusionProof(store: StoreReader, index: bigint, treeSize: bigint): Promise<Uint8Array[]> {
+type Nodes = Pick<StoreReader, "readNodes">;
+
+export function inclusionProof(store: Nodes, index: bigint, treeSize: bigint): Promise<Uint8Array[]> {
   return hashRanges(inclusionProofRanges(index, treeSize), (ids) => store.readNodes(ids));
 }
 
-export function consistencyProof(store: StoreReader, size1: bigint, size2: bigint): Promise<Uint8Array[]> {
+export function consistencyProof(store: Nodes, size1: bigint, size2: bigint): Promise<Uint8Array[]> {
   if (size1 === size2) return Promise.resolve([]);
   return hashRanges(consistencyProofRanges(size1, size2), (ids) => store.readNodes(ids));
 }
 
 /** The inclusion proof and the leaf hash, read in one query. */
-export async function inclusionProofAndLeaf(store: StoreReader, index: bigint, treeSize: bigint): Promise<{ proof: Uint8Array[]; leafHash: Uint8Array }> {
+export async function inclusionProofAndLeaf(store: Nodes, index: bigint, treeSize: bigint): Promise<{ proof: Uint8Array[]; leafHash: Uint8Array }> {
   const leaf = { level: 0, index };
   let leafHash: Uint8Array | undefined;
   const proof = await hashRanges(inclusionProofRanges(index, treeSize), async (ids) => {

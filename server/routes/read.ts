@@ -4,7 +4,7 @@ import { encodeBase64 } from "../../client/bytes.js";
 import { ApiError } from "../errors.js";
 import { consistencyProof, inclusionProofAndLeaf } from "../log/proofs.js";
 import type { HeadCache } from "../state/head.js";
-import type { Store, StoredCheckpoint } from "../store/store.js";
+import type { Store, StoreReader, StoredCheckpoint } from "../store/store.js";
 import { decimalParam, hashParam, optionalDecimalParam } from "./params.js";
 
 export interface ReadDeps {
@@ -14,6 +14,8 @@ export interface ReadDeps {
   verifierKey: string;
   servedCheckpoint?: () => Promise<string | undefined>;
   witnesses?: { quorum: number; vkeys: string[] };
+  /** Where proofs read tree nodes (the node cache; default the store). */
+  nodes?: Pick<StoreReader, "readNodes">;
 }
 
 export const MAX_ENTRIES_PER_PAGE = 1000;
@@ -30,6 +32,7 @@ export function entryJson(e: { index: bigint; entry: Uint8Array; leafHash: Uint8
 
 export function readRoutes(deps: ReadDeps): Hono {
   const { store } = deps;
+  const nodes = deps.nodes ?? store;
   const app = new Hono();
 
   app.get("/checkpoint", async (c) => {
@@ -84,7 +87,7 @@ export function readRoutes(deps: ReadDeps): Hono {
       index = found;
     }
     if (index >= treeSize) throw new ApiError("invalid_parameter", `index ${index} out of bounds for tree size ${treeSize}`);
-    const { proof, leafHash } = await inclusionProofAndLeaf(store, index, treeSize);
+    const { proof, leafHash } = await inclusionProofAndLeaf(nodes, index, treeSize);
     return c.json({ index: index.toString(), treeSize: treeSize.toString(), leafHash: encodeBase64(leafHash), proof: proof.map(encodeBase64) });
   });
 
@@ -94,7 +97,7 @@ export function readRoutes(deps: ReadDeps): Hono {
     const cp = await latest(deps.head);
     if (size2 > cp.treeSize) throw new ApiError("invalid_parameter", `size2 ${size2} is beyond the log's size ${cp.treeSize}`);
     if (size1 === 0n || size1 > size2) throw new ApiError("invalid_parameter", `no consistency proof from size ${size1} to size ${size2}: need 0 < size1 <= size2`);
-    const proof = await consistencyProof(store, size1, size2);
+    const proof = await consistencyProof(nodes, size1, size2);
     return c.json({ size1: size1.toString(), size2: size2.toString(), proof: proof.map(encodeBase64) });
   });
 

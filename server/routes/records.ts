@@ -23,6 +23,7 @@ export interface RecordDeps {
   requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>;
   sequencer: Sequencer;
   maxBodyBytes: number;
+  nodes?: Pick<StoreReader, "readNodes">;
 }
 
 /** untrusted: a request body into a record, or a 400 that says what is wrong. */
@@ -109,7 +110,7 @@ export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writ
       const r = await deps.sequencer.submit({ record, recordHash: recordHash(record), verified });
       const body: Record<string, unknown> = { index: r.index.toString(), leafHash: encodeBase64(r.leafHash) };
       if (wait === "checkpoint") {
-        const proof = await inclusionProof(deps.store, r.index, r.checkpoint.treeSize);
+        const proof = await inclusionProof(deps.nodes ?? deps.store, r.index, r.checkpoint.treeSize);
         Object.assign(body, {
           treeSize: r.checkpoint.treeSize.toString(),
           checkpoint: r.checkpoint.note,

@@ -18,6 +18,7 @@ export interface StateDeps {
   store: Store;
   head: HeadCache;
   namespaces: NamespaceCache;
+  nodes?: Pick<Store, "readNodes">;
 }
 
 function namespaceParam(v: string): string {
@@ -125,7 +126,7 @@ export function stateRoutes(deps: StateDeps): Hono {
     if (!status) throw new ApiError("not_found", `${pkg}@${version} has not been released in ${ns.namespace}`);
     const cp = await deps.head.get();
     if (!cp || cp.treeSize <= status.release.index) throw new ApiError("store_unavailable", "the release is not yet covered by a checkpoint", { retryAfter: 1 });
-    const { proof, leafHash } = await inclusionProofAndLeaf(deps.store, status.release.index, cp.treeSize);
+    const { proof, leafHash } = await inclusionProofAndLeaf(deps.nodes ?? deps.store, status.release.index, cp.treeSize);
     return c.json({
       namespace: ns.namespace,
       package: pkg,

@@ -9,6 +9,7 @@ import { encodeEntryBundle, parseTileIndex, TILE_HEIGHT, TILE_WIDTH } from "../.
 import { ApiError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { HeadCache } from "../state/head.js";
+import type { NodeCache } from "../state/node-cache.js";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -50,7 +51,7 @@ function parseTileRest(rest: string): { n: bigint; width: number } {
   }
 }
 
-export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: number }): Hono {
+export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: number; nodeCache?: NodeCache }): Hono {
   const { store } = deps;
   const cache = new ByteLru(deps.cacheBytes ?? 64 << 20);
   const app = new Hono();
@@ -83,11 +84,17 @@ export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: n
         if (!/^(0|[1-9]\d?)$/.test(head) || Number(head) > 63) throw new ApiError("not_found", `no tile ${rest}`);
         const level = Number(head);
         await check(level, n, width);
-        const hashes = await store.readNodeRange(level * TILE_HEIGHT, n * BigInt(TILE_WIDTH), width);
-        body = new Uint8Array(width * 32);
-        hashes.forEach((h, i) => body!.set(h, i * 32));
+        // Full hash tiles come from the node cache (which proofs share); partial ones from the store.
+        const full = width === TILE_WIDTH ? await deps.nodeCache?.fullTile(level, n) : undefined;
+        if (full) {
+          body = full;
+        } else {
+          const hashes = await store.readNodeRange(level * TILE_HEIGHT, n * BigInt(TILE_WIDTH), width);
+          body = new Uint8Array(width * 32);
+          hashes.forEach((h, i) => body!.set(h, i * 32));
+        }
       }
-      if (width === TILE_WIDTH) cache.set(key, body);
+      if (width === TILE_WIDTH && head === "entries") cache.set(key, body);
     }
     return c.body(body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/octet-stream", "Cache-Control": IMMUTABLE });
   });

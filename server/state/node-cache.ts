@@ -1,0 +1,112 @@
+/**
+ * Tree nodes for the read path, from memory. Nodes never change once
+ * stored, so a full tile (256 nodes at level 8L, with the 7 levels above it
+ * hashed up: 511 nodes, 16 KiB) is loaded once with one range query and kept
+ * in a byte-bounded LRU. Proofs and hash tiles are then served without a
+ * database query; only nodes in the partial tiles at the tree's right edge
+ * are read from the store. Memory stays bounded whatever the log's size.
+ */
+import { createHash } from "node:crypto";
+import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
+import { TILE_HEIGHT, TILE_WIDTH } from "../../client/tiles.js";
+import type { Store, StoredCheckpoint } from "../store/store.js";
+
+const ROW_START = Array.from({ length: TILE_HEIGHT }, (_, s) => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> s)); // 0, 256, 384, …
+const TILE_NODES = 2 * TILE_WIDTH - 1;
+
+function hashChildren(l: Uint8Array, r: Uint8Array): Uint8Array {
+  return createHash("sha256").update(Uint8Array.of(1)).update(l).update(r).digest();
+}
+
+export class NodeCache {
+  readonly #store: Pick<Store, "readNodes" | "readNodeRange">;
+  readonly #size: () => Promise<StoredCheckpoint | undefined>;
+  readonly #maxBytes: number;
+  readonly #tiles = new Map<string, Uint8Array>();
+  readonly #loading = new Map<string, Promise<Uint8Array>>();
+  #bytes = 0;
+  hits = 0;
+  loads = 0;
+
+  /** `head` gives the latest committed checkpoint: only tiles it covers in full are cached. */
+  constructor(store: Pick<Store, "readNodes" | "readNodeRange">, head: () => Promise<StoredCheckpoint | undefined>, maxBytes = 64 << 20) {
+    this.#store = store;
+    this.#size = head;
+    this.#maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The 256 hashes of full tile (level, n) as tile bytes, or undefined when the tree does not cover it in full. */
+  async fullTile(level: number, n: bigint): Promise<Uint8Array | undefined> {
+    const size = (await this.#size())?.treeSize ?? 0n;
+    if ((n + 1n) * BigInt(TILE_WIDTH) << BigInt(TILE_HEIGHT * level) > size) return undefined;
+    return (await this.#tile(level, n)).subarray(0, TILE_WIDTH * 32);
+  }
+
+  /** Same contract as Store.readNodes: every id present or a MissingNodeError. */
+  async readNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>> {
+    const size = (await this.#size())?.treeSize ?? 0n;
+    const out = new Map<string, Uint8Array>();
+    const rest: NodeId[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        const L = Math.floor(id.level / TILE_HEIGHT);
+        const s = id.level % TILE_HEIGHT;
+        const first = id.index << BigInt(s); // first covered node at level 8L
+        const t = first / BigInt(TILE_WIDTH);
+        if ((t + 1n) * BigInt(TILE_WIDTH) << BigInt(TILE_HEIGHT * L) > size) {
+          rest.push(id); // in a partial tile: not cached
+          return;
+        }
+        const tile = await this.#tile(L, t);
+        const at = ROW_START[s]! + Number(id.index - (t * BigInt(TILE_WIDTH) >> BigInt(s)));
+        out.set(nodeKey(id), tile.subarray(at * 32, at * 32 + 32));
+      }),
+    );
+    if (rest.length > 0) for (const [k, v] of await this.#store.readNodes(rest)) out.set(k, v);
+    return out;
+  }
+
+  #tile(level: number, n: bigint): Promise<Uint8Array> {
+    const key = `${level}/${n}`;
+    const cached = this.#tiles.get(key);
+    if (cached) {
+      this.hits++;
+      this.#tiles.delete(key); // most recently used last
+      this.#tiles.set(key, cached);
+      return Promise.resolve(cached);
+    }
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      loading = this.#load(level, n, key).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  async #load(level: number, n: bigint, key: string): Promise<Uint8Array> {
+    this.loads++;
+    const base = await this.#store.readNodeRange(level * TILE_HEIGHT, n * BigInt(TILE_WIDTH), TILE_WIDTH);
+    const tile = new Uint8Array(TILE_NODES * 32);
+    base.forEach((h, i) => tile.set(h, i * 32));
+    for (let s = 1; s < TILE_HEIGHT; s++) {
+      const [from, to] = [ROW_START[s - 1]!, ROW_START[s]!];
+      for (let i = 0; i < TILE_WIDTH >> s; i++) {
+        const l = tile.subarray((from + 2 * i) * 32, (from + 2 * i + 1) * 32);
+        const r = tile.subarray((from + 2 * i + 1) * 32, (from + 2 * i + 2) * 32);
+        tile.set(hashChildren(l, r), (to + i) * 32);
+      }
+    }
+    this.#tiles.set(key, tile);
+    this.#bytes += tile.length;
+    while (this.#bytes > this.#maxBytes && this.#tiles.size > 1) {
+      const [oldKey, old] = this.#tiles.entries().next().value!;
+      this.#tiles.delete(oldKey);
+      this.#bytes -= old.length;
+    }
+    return tile;
+  }
+}
