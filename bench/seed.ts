@@ -8,7 +8,8 @@ import { privateKeyFromSeed } from "../server/crypto.js";
 import { createLedger } from "../server/ledger.js";
 import { sequenceBatch } from "../server/log/sequence.js";
 
-export function makeRecords(n: number, namespaces = 100): LedgerRecord[] {
+/** Records [0, n) of the seed log; `from` skips the first ones (they are generated, not stored). */
+export function makeRecords(n: number, namespaces = 100, from = 0): LedgerRecord[] {
   const keys = Array.from({ length: namespaces }, (_, i) => {
     const priv: KeyObject = privateKeyFromSeed(createHash("sha256").update(`seed ${i}`).digest());
     const der = createPublicKey(priv).export({ format: "der", type: "spki" });
@@ -17,8 +18,8 @@ export function makeRecords(n: number, namespaces = 100): LedgerRecord[] {
   });
   const signed = (r: { type: string; namespace: string; statement: Record<string, unknown> }, k: (typeof keys)[0]) =>
     ({ ...r, signatures: [{ keyId: k.keyId, sig: sign(null, recordSigningMessage(r as never), k.priv).toString("base64") }] }) as LedgerRecord;
-  const out: LedgerRecord[] = keys.map((k, i) => signed({ type: "key.register", namespace: `npm:@seed${i}`, statement: { publicKey: k.pubB64, role: "publish" } }, k));
-  for (let j = out.length; j < n; j++) {
+  const out: LedgerRecord[] = from > 0 ? [] : keys.map((k, i) => signed({ type: "key.register", namespace: `npm:@seed${i}`, statement: { publicKey: k.pubB64, role: "publish" } }, k));
+  for (let j = Math.max(from, out.length); j < n; j++) {
     const i = j % namespaces;
     out.push(
       signed(
@@ -36,15 +37,15 @@ export function makeRecords(n: number, namespaces = 100): LedgerRecord[] {
 
 /** Seeds the store at `env` (LEDGER_DATA_DIR / DATABASE_URL / LEDGER_KEY_FILE) and closes it. */
 export async function seed(env: Record<string, string | undefined>, n: number, log: (s: string) => void = () => {}): Promise<void> {
-  const records = makeRecords(n);
   const ledger = await createLedger(loadConfig(env), { log });
   try {
-    for (let i = 0; i < records.length; i += 5000) {
-      const batch = records.slice(i, i + 5000).map((record) => ({ record, recordHash: recordHash(record) }));
+    // Generated a chunk at a time, so seeding a million entries needs no million records in memory.
+    for (let i = 0; i < n; i += 5000) {
+      const batch = makeRecords(Math.min(i + 5000, n), 100, i).map((record) => ({ record, recordHash: recordHash(record) }));
       const { outcomes } = await sequenceBatch(ledger.sequenceDeps, batch);
       const bad = outcomes.find((o) => !o.ok);
       if (bad && !bad.ok) throw new Error(`seed record refused: ${bad.error.code}`);
-      log(`seeded ${Math.min(i + 5000, records.length)}/${records.length}`);
+      log(`seeded ${Math.min(i + 5000, n)}/${n}`);
     }
   } finally {
     await ledger.close();

@@ -53,10 +53,13 @@ describe("NodeCache", () => {
     // Leaves 0..511 are two full tiles; everything right of them comes from the store, once.
     expect(cache.loads).toBe(2);
     const before = t.stats().queries;
-    await cache.readNodes([{ level: 3, index: 10n }, { level: 0, index: 300n }]);
-    expect(t.stats().queries).toBe(before); // both in cached full tiles: no query
-    await cache.readNodes([{ level: 0, index: 600n }]);
-    expect(t.stats().queries).toBe(before + 1); // partial tile: the store
+    await cache.readNodes([{ level: 3, index: 10n }, { level: 0, index: 300n }, { level: 0, index: 650n }]);
+    expect(t.stats().queries).toBe(before); // full tiles and right-edge nodes already read: no query
+    const fresh = new NodeCache(t.store, t.head);
+    await fresh.readNodes([{ level: 0, index: 600n }, { level: 0, index: 601n }]);
+    expect(t.stats().queries).toBe(before + 1); // a partial tile's nodes: the store, once
+    await fresh.readNodes([{ level: 0, index: 601n }]);
+    expect(t.stats().queries).toBe(before + 1); // and then kept
     await expect(cache.readNodes([{ level: 0, index: 700n }])).rejects.toBeInstanceOf(MissingNodeError);
   });
 

@@ -2,9 +2,10 @@
  * Tree nodes for the read path, from memory. Nodes never change once
  * stored, so a full tile (256 nodes at level 8L, with the 7 levels above it
  * hashed up: 511 nodes, 16 KiB) is loaded once with one range query and kept
- * in a byte-bounded LRU. Proofs and hash tiles are then served without a
- * database query; only nodes in the partial tiles at the tree's right edge
- * are read from the store. Memory stays bounded whatever the log's size.
+ * in a byte-bounded LRU. Nodes of the partial tiles at the tree's right edge
+ * are read from the store once and kept singly in a bounded map. Proofs and
+ * hash tiles are then served without a database query. Memory stays bounded
+ * whatever the log's size.
  */
 import { createHash } from "node:crypto";
 import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
@@ -13,6 +14,8 @@ import type { Store, StoredCheckpoint } from "../store/store.js";
 
 const ROW_START = Array.from({ length: TILE_HEIGHT }, (_, s) => 2 * TILE_WIDTH - ((2 * TILE_WIDTH) >> s)); // 0, 256, 384, …
 const TILE_NODES = 2 * TILE_WIDTH - 1;
+/** Right-edge nodes kept singly: a few per tree size, so this bounds ~1 MiB. */
+const EDGE_NODES = 16_384;
 
 function hashChildren(l: Uint8Array, r: Uint8Array): Uint8Array {
   return createHash("sha256").update(Uint8Array.of(1)).update(l).update(r).digest();
@@ -24,6 +27,8 @@ export class NodeCache {
   readonly #maxBytes: number;
   readonly #tiles = new Map<string, Uint8Array>();
   readonly #loading = new Map<string, Promise<Uint8Array>>();
+  /** Single nodes of partial tiles, oldest first. */
+  readonly #edge = new Map<string, Uint8Array>();
   #bytes = 0;
   hits = 0;
   loads = 0;
@@ -66,7 +71,23 @@ export class NodeCache {
         out.set(nodeKey(id), tile.subarray(at * 32, at * 32 + 32));
       }),
     );
-    if (rest.length > 0) for (const [k, v] of await this.#store.readNodes(rest)) out.set(k, v);
+    if (rest.length > 0) {
+      // Nodes of partial tiles (the right edge every proof passes) are immutable too: keep them singly.
+      const missing: NodeId[] = [];
+      for (const id of rest) {
+        const k = nodeKey(id);
+        const v = this.#edge.get(k);
+        if (v) out.set(k, v);
+        else missing.push(id);
+      }
+      if (missing.length > 0) {
+        for (const [k, v] of await this.#store.readNodes(missing)) {
+          out.set(k, v);
+          this.#edge.set(k, v);
+          if (this.#edge.size > EDGE_NODES) this.#edge.delete(this.#edge.keys().next().value!);
+        }
+      }
+    }
     return out;
   }
 
