@@ -37,7 +37,22 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * Node's Buffer when present: base64 and hex in native code (the server and
+ * mirrors encode every hash they serve). Browsers take the portable path.
+ * Both give the same strings; the tests run both.
+ */
+type NodeBufferLike = { from(b: ArrayBufferLike, offset: number, length: number): { toString(enc: string): string }; from(s: string, enc: string): Uint8Array };
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
+let native = NodeBuffer !== undefined;
+
+/** Tests only: switches the native (Buffer) encoding off and on. */
+export function useNativeEncoding(on: boolean): void {
+  native = on && NodeBuffer !== undefined;
+}
+
 export function encodeBase64(b: Uint8Array): string {
+  if (native) return NodeBuffer!.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
   let s = "";
   for (let i = 0; i < b.length; i += 0x8000) {
     s += String.fromCharCode(...b.subarray(i, i + 0x8000));
@@ -48,6 +63,12 @@ export function encodeBase64(b: Uint8Array): string {
 /** untrusted: standard base64 (RFC 4648 §4) with padding, canonical encodings only. */
 export function parseBase64(s: string): Uint8Array {
   if (typeof s !== "string" || !B64.test(s)) throw new FormatError("bad_base64", "invalid base64");
+  if (native) {
+    const buf = NodeBuffer!.from(s, "base64");
+    const out = new Uint8Array(buf); // a copy: Buffer.from may hand out a slice of a shared pool
+    if (encodeBase64(out) !== s) throw new FormatError("bad_base64", "non-canonical base64");
+    return out;
+  }
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -57,6 +78,7 @@ export function parseBase64(s: string): Uint8Array {
 }
 
 export function encodeHex(b: Uint8Array): string {
+  if (native) return NodeBuffer!.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
   let s = "";
   for (const x of b) s += x.toString(16).padStart(2, "0");
   return s;

@@ -6,6 +6,7 @@ import { stateRoutes } from "./routes/state.js";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors.js";
 import type { Sequencer } from "./log/sequencer.js";
+import type { VerifyPool } from "./log/verify-pool.js";
 import { readRoutes } from "./routes/read.js";
 import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";
@@ -30,7 +31,7 @@ export interface AppDeps {
   origin: string;
   verifierKey: string;
   /** The write side; absent on a read-only mirror. */
-  writer?: { requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>; sequencer: Sequencer; maxBodyBytes: number };
+  writer?: { requireWriter: MiddlewareHandler<{ Variables: { writer: Writer } }>; sequencer: Sequencer; maxBodyBytes: number; verifyPool?: VerifyPool };
   /** Why the service cannot be trusted right now, if so (makes /healthz fail). */
   failing?: () => string | undefined;
   /** The note /checkpoint serves; default the latest checkpoint. */

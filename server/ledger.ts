@@ -12,6 +12,7 @@ import { NamespaceCache } from "./state/namespaces.js";
 import { HeadCache } from "./state/head.js";
 import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
+import { VerifyPool } from "./log/verify-pool.js";
 import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
 import { openStore, type KyselyStore } from "./store/kysely-store.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
@@ -107,6 +108,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
         log(`ledger: batch failed and was rolled back: ${(e as Error).message}`);
       },
     });
+    const verifyPool = new VerifyPool(config.verifyThreads);
     const requireWriter = createWriterAuth({ store, envWriters: config.writerTokens, ratePerSecond: config.writerRate, globalRatePerSecond: config.globalRate || undefined,
       onRateLimited: (scope) => metrics.rateLimited.inc({ scope }),
     });
@@ -126,7 +128,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       namespaces,
       origin,
       verifierKey: signer.verifierKey,
-      writer: { requireWriter, sequencer, maxBodyBytes: config.maxBodyBytes },
+      writer: { requireWriter, sequencer, maxBodyBytes: config.maxBodyBytes, verifyPool },
       failing: () => (sequencer.fatal ? `stopped signing: ${sequencer.fatal.message}` : undefined),
       ...(witnesses ? { servedCheckpoint: () => witnesses.served() } : {}),
       logger,
@@ -146,6 +148,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       async close() {
         await witnesses?.stop();
         await sequencer.close();
+        await verifyPool.close();
         await store.close();
         unlock();
       },

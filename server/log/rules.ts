@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * Record rules at sequencing time: the client's state machine (client/replay.ts)
  * applied in log order, so the server refuses exactly what clients would
@@ -16,8 +17,9 @@ import type { BatchRules } from "./sequence.js";
 /** "<hex public key>:<base64 signature>" pairs that verified over the record's message. */
 export type VerifiedSignatures = Set<string>;
 
-export function verifiedKey(publicKey: Uint8Array, sig: Uint8Array): string {
-  return `${encodeHex(publicKey)}:${encodeBase64(sig)}`;
+/** A verified (key, message, signature): the message is part of it, so a pair verified for one message never vouches for another. */
+export function verifiedKey(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array): string {
+  return `${encodeHex(publicKey)}:${encodeBase64(sig)}:${createHash("sha256").update(message).digest("base64")}`;
 }
 
 export function ruleToApiError(e: RuleError): ApiError {
@@ -37,7 +39,7 @@ export function createRecordRules(cache: NamespaceCache): () => BatchRules {
           ns = await cache.get(record.namespace, tx);
           states.set(record.namespace, ns);
         }
-        const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, sig)) || ed25519VerifyNode(pub, msg, sig);
+        const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, msg, sig)) || ed25519VerifyNode(pub, msg, sig);
         try {
           applyRecord(ns, record, index, { ...cache.opts, verify });
         } catch (e) {

@@ -16,6 +16,7 @@ import { inclusionProof } from "../log/proofs.js";
 import { formatTlogProof } from "../../client/tlog-proof.js";
 import type { Sequencer } from "../log/sequencer.js";
 import type { StoreReader } from "../store/store.js";
+import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
 
 export interface RecordDeps {
   store: StoreReader;
@@ -24,6 +25,8 @@ export interface RecordDeps {
   sequencer: Sequencer;
   maxBodyBytes: number;
   nodes?: Pick<StoreReader, "readNodes">;
+  /** Signature verification threads (default: in process). */
+  verifyPool?: VerifyPool;
 }
 
 /** untrusted: a request body into a record, or a 400 that says what is wrong. */
@@ -53,10 +56,12 @@ export function parseRecordBody(text: string): LedgerRecord {
 /**
  * Request-path check of every signature with the key its keyId names (the
  * key being registered, a key of the namespace, or a core key for
- * break-glass), with node:crypto. The sequencer re-applies every rule in log
- * order and skips re-verifying the pairs returned here.
+ * break-glass). The rules pick the keys; the signatures are then verified
+ * together, on the verification threads when there are any. The sequencer
+ * re-applies every rule in log order and skips re-verifying the
+ * (key, message, signature) triples returned here.
  */
-export async function verifyRequestSignatures(cache: NamespaceCache, store: StoreReader, record: LedgerRecord): Promise<VerifiedSignatures> {
+export async function verifyRequestSignatures(cache: NamespaceCache, store: StoreReader, record: LedgerRecord, pool?: VerifyPool): Promise<VerifiedSignatures> {
   if (record.type === "key.register") {
     let own: Uint8Array;
     try {
@@ -71,18 +76,22 @@ export async function verifyRequestSignatures(cache: NamespaceCache, store: Stor
     }
   }
   const ns = await cache.get(record.namespace, store);
-  const verified: VerifiedSignatures = new Set();
-  const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => {
-    const ok = ed25519VerifyNode(pub, msg, sig);
-    if (ok) verified.add(verifiedKey(pub, sig));
-    return ok;
+  const rules = (verify: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean) => {
+    try {
+      verifySignatures(ns, record, { ...cache.opts, verify });
+    } catch (e) {
+      if (e instanceof RuleError) throw ruleToApiError(e);
+      throw e;
+    }
   };
-  try {
-    verifySignatures(ns, record, { ...cache.opts, verify });
-  } catch (e) {
-    if (e instanceof RuleError) throw ruleToApiError(e);
-    throw e;
-  }
+  // First pass: which key checks which signature (unknown keys are refused here).
+  const items: VerifyItem[] = [];
+  rules((pub, msg, sig) => (items.push([pub, msg, sig]), true));
+  const results = pool ? await pool.verify(items) : items.map(([p, m, s]) => ed25519VerifyNode(p, m, s));
+  const verified: VerifiedSignatures = new Set();
+  items.forEach(([p, m, s], i) => results[i] && verified.add(verifiedKey(p, m, s)));
+  // A signature failed: the rules again, with the results, name the error exactly as they would have.
+  if (results.some((ok) => !ok)) rules((p, m, s) => verified.has(verifiedKey(p, m, s)));
   return verified;
 }
 
@@ -106,7 +115,7 @@ export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writ
       }
       const record = parseRecordBody(await c.req.text());
       checkScope(c.get("writer"), record.namespace);
-      const verified = await verifyRequestSignatures(deps.namespaces, deps.store, record);
+      const verified = await verifyRequestSignatures(deps.namespaces, deps.store, record, deps.verifyPool);
       const r = await deps.sequencer.submit({ record, recordHash: recordHash(record), verified });
       const body: Record<string, unknown> = { index: r.index.toString(), leafHash: encodeBase64(r.leafHash) };
       if (wait === "checkpoint") {

@@ -1,0 +1,88 @@
+/**
+ * Ed25519 verification on worker threads, so the event loop that serves
+ * HTTP and sequences batches does not spend its time in OpenSSL. With no
+ * threads (size 0) it verifies in process, as before. Keys the client's
+ * verifier would refuse (small order, non-canonical) are refused here, on
+ * the main thread, before anything is sent.
+ */
+import { Worker } from "node:worker_threads";
+import { isValidPublicKey } from "../../client/ed25519.js";
+import { ed25519VerifyNode } from "../crypto.js";
+
+export type VerifyItem = [publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array];
+
+interface Pending {
+  resolve(r: boolean[]): void;
+  reject(e: unknown): void;
+}
+
+export class VerifyPool {
+  readonly size: number;
+  readonly #workers: Worker[] = [];
+  readonly #pending = new Map<number, Pending>();
+  readonly #inflight = new Set<Promise<boolean[]>>();
+  readonly #validKeys = new Map<string, boolean>();
+  #next = 0;
+  #seq = 0;
+  #closed = false;
+
+  constructor(size: number) {
+    this.size = size;
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL("./verify-worker.mjs", import.meta.url));
+      w.on("message", ({ id, results }: { id: number; results: boolean[] }) => {
+        const p = this.#pending.get(id);
+        this.#pending.delete(id);
+        p?.resolve(results);
+      });
+      w.on("error", (e) => this.#failAll(e));
+      w.on("exit", () => {
+        if (!this.#closed) this.#failAll(new Error("a verification thread exited"));
+      });
+      w.unref();
+      this.#workers.push(w);
+    }
+  }
+
+  #failAll(e: unknown): void {
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  #validKey(pub: Uint8Array): boolean {
+    const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString("base64");
+    let ok = this.#validKeys.get(k);
+    if (ok === undefined) {
+      ok = pub.length === 32 && isValidPublicKey(pub);
+      if (this.#validKeys.size >= 10_000) this.#validKeys.delete(this.#validKeys.keys().next().value!);
+      this.#validKeys.set(k, ok);
+    }
+    return ok;
+  }
+
+  /** One result per item, in order. */
+  async verify(items: VerifyItem[]): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    if (this.size === 0 || this.#closed) return items.map(([p, m, s]) => ed25519VerifyNode(p, m, s));
+    const valid = items.map(([p, , s]) => s.length === 64 && this.#validKey(p));
+    const send = items.filter((_, i) => valid[i]);
+    if (send.length === 0) return valid;
+    const id = this.#seq++;
+    const worker = this.#workers[this.#next++ % this.#workers.length]!;
+    const answer = new Promise<boolean[]>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ id, items: send });
+    });
+    this.#inflight.add(answer);
+    const results = await answer.finally(() => this.#inflight.delete(answer));
+    let j = 0;
+    return valid.map((v) => v && results[j++]!);
+  }
+
+  /** Lets verifications under way finish, then stops the threads. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inflight]);
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
