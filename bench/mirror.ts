@@ -21,7 +21,10 @@ export async function mirrorBench(n = N): Promise<{ entries: number; seconds: nu
     try {
       const vkey = (await (await fetch(`${log.url}/v1/log`)).json()).verifierKey;
       const t0 = performance.now();
-      const m = await startLedger(["mirror", "--source", log.url, "--log-key", vkey, "--port", String(await freePort()), "--data-dir", join(dir, "mirror"), "--interval", "50"], {});
+      const nodeArgs = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+      // BENCH_MIRROR_DATABASE_URL: the mirror stores into that (empty) PostgreSQL database instead of PGlite.
+      const db = process.env.BENCH_MIRROR_DATABASE_URL ? ["--database-url", process.env.BENCH_MIRROR_DATABASE_URL] : [];
+      const m = await startLedger(["mirror", "--source", log.url, "--log-key", vkey, "--port", String(await freePort()), "--data-dir", join(dir, "mirror"), "--interval", "50", ...db], { LEDGER_LOG_LEVEL: "warn" }, 30_000, nodeArgs);
       try {
         for (;;) {
           const size = Number((await (await fetch(`${m.url}/v1/log`)).json()).treeSize);

@@ -26,20 +26,35 @@ export function ruleToApiError(e: RuleError): ApiError {
   return new ApiError(e.code, e.message);
 }
 
-export function createRecordRules(cache: NamespaceCache): () => BatchRules {
+/**
+ * The record rules for one batch. `opts.verify` replaces signature
+ * verification (the mirror defers it to threads and checks the results
+ * before storing); by default signatures verified on the request path are
+ * skipped and the rest verified here.
+ */
+export function createRecordRules(
+  cache: NamespaceCache,
+  opts: {
+    verify?: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean;
+    /** States of a batch checked but not yet stored: looked up before the cache, which may have evicted them. */
+    pending?: Map<string, NamespaceState>;
+  } = {},
+): () => BatchRules & { states: Map<string, NamespaceState> } {
   return () => {
     const states = new Map<string, NamespaceState>();
     return {
+      states,
       begin(treeSize: bigint) {
         cache.begin(treeSize);
       },
       async check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: VerifiedSignatures) {
-        let ns = states.get(record.namespace);
-        if (!ns) {
+        let ns = states.get(record.namespace) ?? opts.pending?.get(record.namespace);
+        if (ns) states.set(record.namespace, ns);
+        else {
           ns = await cache.get(record.namespace, tx);
           states.set(record.namespace, ns);
         }
-        const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, msg, sig)) || ed25519VerifyNode(pub, msg, sig);
+        const verify = opts.verify ?? ((pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, msg, sig)) || ed25519VerifyNode(pub, msg, sig));
         try {
           applyRecord(ns, record, index, { ...cache.opts, verify });
         } catch (e) {

@@ -7,7 +7,9 @@
  */
 import { bytesEqual } from "../../client/bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
-import { entryLeafHash, parseEntry, recordHash, ZERO_HASH } from "../../client/entry.js";
+import { createHash } from "node:crypto";
+import { parseEntry, recordHash, ZERO_HASH } from "../../client/entry.js";
+import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
 import { LedgerError } from "../../client/errors.js";
 import { evidenceOf, type EquivocationEvidence } from "../../client/evidence.js";
 import { CompactRange, consistencyProofRanges, hashRanges, nodeKey, rangeNodes } from "../../client/merkle-tree.js";
@@ -18,11 +20,32 @@ import { ApiError } from "../errors.js";
 import { createRecordRules } from "../log/rules.js";
 import { consistencyProof } from "../log/proofs.js";
 import type { NamespaceCache } from "../state/namespaces.js";
+import type { NamespaceState } from "../../client/replay.js";
 import type { NewEntry, SequencerTx, Store, StoredCheckpoint, StoredNode } from "../store/store.js";
 import type { Cosigner } from "./cosigner.js";
 
 /** Entries verified and committed together (64 full bundles). */
 const CHUNK = 64n * BigInt(TILE_WIDTH);
+
+/** A chunk parsed and checked, waiting for its signatures before it is stored. */
+interface Chunk {
+  cp: SignedCheckpoint | undefined;
+  rows: NewEntry[];
+  nodes: StoredNode[];
+  verification: Promise<boolean[]>;
+  /** The entry index of each deferred signature. */
+  deferredAt: bigint[];
+  end: bigint;
+  total: bigint;
+  /** The namespace states this chunk changed (kept referenced until it is stored). */
+  states: Map<string, NamespaceState>;
+}
+
+/** RFC 6962 leaf hash with node:crypto (the client's noble is for browsers). */
+function leafHashOf(entry: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(LEAF_PREFIX).update(entry).digest());
+}
+const LEAF_PREFIX = Uint8Array.of(0);
 
 export interface FollowerDeps {
   store: Store;
@@ -35,6 +58,8 @@ export interface FollowerDeps {
   now?: () => Date;
   log: (line: string) => void;
   onProgress?: (done: bigint, total: bigint) => void;
+  /** Where record signatures are verified (threads, or in process with size 0). */
+  verifyPool: VerifyPool;
 }
 
 export class MirrorFollower {
@@ -104,17 +129,32 @@ export class MirrorFollower {
     const range = new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
     let prev = size > 0n ? got.get(`0/${size - 1n}`)! : ZERO_HASH;
     let stored: StoredCheckpoint | undefined;
-    while (size < cp.treeSize) {
-      const end = size - (size % BigInt(TILE_WIDTH)) + CHUNK < cp.treeSize ? size - (size % BigInt(TILE_WIDTH)) + CHUNK : cp.treeSize;
-      const rules = createRecordRules(this.#d.namespaces)();
-      rules.begin(size);
-      try {
-        const entries = await this.#fetchEntries(size, end, cp.treeSize);
+    // Signatures are verified on the pool's threads while the next chunk is parsed and checked
+    // here; a chunk is stored only once all its signatures verified. The rules run with every
+    // signature taken as valid first: if one is not, the log logged a record the rules refuse,
+    // which stops the mirror whatever else that record changed.
+    let inFlight: Chunk | undefined;
+    try {
+      const chunkEnd = (from: bigint) => (from - (from % BigInt(TILE_WIDTH)) + CHUNK < cp.treeSize ? from - (from % BigInt(TILE_WIDTH)) + CHUNK : cp.treeSize);
+      // The next chunk's bundles are fetched while this one is checked.
+      let fetching = size < cp.treeSize ? this.#fetchEntries(size, chunkEnd(size), cp.treeSize) : undefined;
+      fetching?.catch(() => {});
+      while (size < cp.treeSize) {
+        const end = chunkEnd(size);
+        const deferred: VerifyItem[] = [];
+        const deferredAt: bigint[] = [];
+        let at = 0n;
+        const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.states })();
+        rules.begin(size);
+        const entries = await fetching!;
+        fetching = end < cp.treeSize ? this.#fetchEntries(end, chunkEnd(end), cp.treeSize) : undefined;
+        fetching?.catch(() => {}); // awaited on the next turn; a failure there is reported then
         const rows: NewEntry[] = [];
         const nodes: StoredNode[] = [];
         for (const [i, bytes] of entries.entries()) {
           const index = size + BigInt(i);
-          const leafHash = entryLeafHash(bytes);
+          at = index;
+          const leafHash = leafHashOf(bytes);
           const entry = parseEntry(bytes);
           if (entry.index !== index) throw new ApiError("invalid_record", `source entry at ${index} says index ${entry.index}`);
           if (!bytesEqual(entry.prev, prev)) throw new ApiError("invalid_record", `source entry ${index} breaks the hash chain`);
@@ -133,17 +173,33 @@ export class MirrorFollower {
         } else if (!bytesEqual(range.root(), cp.rootHash)) {
           throw new ApiError("invalid_record", `the source's entries do not give the root of its checkpoint ${cp.treeSize}`);
         }
-        stored = await this.#store(end === cp.treeSize ? cp : undefined, rows, nodes);
+        // The namespace states now include this chunk; if it is not stored after all, they are dropped.
         rules.committed(end);
-      } catch (e) {
-        rules.rollback();
-        if (e instanceof LedgerError && !this.fatal) throw new ApiError("store_unavailable", `source served data that does not verify: ${e.message}`, { retryAfter: 5 });
-        throw e;
+        if (inFlight) stored = await this.#finish(inFlight);
+        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification: this.#d.verifyPool.verify(deferred), deferredAt, end, total: cp.treeSize, states: rules.states };
+        size = end;
       }
-      size = end;
-      this.#d.onProgress?.(size, cp.treeSize);
+      if (inFlight) stored = await this.#finish(inFlight);
+    } catch (e) {
+      this.#d.namespaces.clear();
+      if (e instanceof LedgerError && !this.fatal) throw new ApiError("store_unavailable", `source served data that does not verify: ${e.message}`, { retryAfter: 5 });
+      throw e;
     }
     return stored ?? (await this.#store(cp, [], []));
+  }
+
+  /** Waits for a chunk's signatures; stores it if all verified, else stops the mirror. */
+  async #finish(c: Chunk): Promise<StoredCheckpoint> {
+    const results = await c.verification;
+    const bad = results.indexOf(false);
+    if (bad >= 0) {
+      const index = c.deferredAt[bad];
+      this.fatal = `the log holds a record the rules refuse at index ${index}: bad_signature: a signature does not verify`;
+      throw new ApiError("bad_signature", this.fatal);
+    }
+    const stored = await this.#store(c.cp, c.rows, c.nodes);
+    this.#d.onProgress?.(c.end, c.total);
+    return stored;
   }
 
   async #fetchEntries(start: bigint, end: bigint, treeSize: bigint): Promise<Uint8Array[]> {

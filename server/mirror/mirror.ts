@@ -5,6 +5,8 @@ import { createVerifier } from "../../client/note.js";
 import type { CoreKeys } from "../../client/replay.js";
 import { createApp } from "../app.js";
 import { explorerRoutes } from "../explorer.js";
+import { availableParallelism } from "node:os";
+import { VerifyPool } from "../log/verify-pool.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { openLockedStore, StartupError } from "../ledger.js";
@@ -26,6 +28,8 @@ export interface MirrorConfig {
   peers: string[];
   intervalMs: number;
   coreKeys?: CoreKeys;
+  /** Signature verification threads (default cores − 1, at most 4; 0 = in process). */
+  verifyThreads?: number;
 }
 
 export interface Mirror {
@@ -73,7 +77,8 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
     throw new StartupError(`this store mirrors ${meta.verifierKey}, not ${config.logKey}`);
   }
   const namespaces = new NamespaceCache({ breakGlass: config.coreKeys ? "accept" : "refuse", coreKeys: config.coreKeys });
-  const follower = new MirrorFollower({ store, source: config.source, origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress });
+  const verifyPool = new VerifyPool(config.verifyThreads ?? Math.min(4, Math.max(0, availableParallelism() - 1)));
+  const follower = new MirrorFollower({ store, source: config.source, origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress, verifyPool });
   const app = createApp({
     store,
     namespaces,
@@ -111,6 +116,7 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
       wake?.();
       await loop;
       await follower.idle(); // let a running sync finish its transaction
+      await verifyPool.close();
       await store.close();
       unlock();
     },

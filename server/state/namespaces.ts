@@ -70,6 +70,12 @@ export class NamespaceCache {
     this.#knownSize = treeSize;
   }
 
+  /** Forgets every state (they may hold changes that were not stored). */
+  clear(): void {
+    this.#map.clear();
+    this.#knownSize = -1n;
+  }
+
   /** Forgets states that may hold changes of a rolled-back batch. */
   evict(names: Iterable<string>): void {
     for (const n of names) this.#map.delete(n);
