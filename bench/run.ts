@@ -5,9 +5,10 @@
  * one JSON object per store. BENCH_SECONDS sets the append phase (default 20).
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { tilePath } from "../client/tiles.js";
 import { encodeBase64 } from "../client/bytes.js";
@@ -41,6 +42,26 @@ function ceiling() {
     n += 1000;
   }
   return { ed25519VerifyPerSecond, sha256PerSecond: Math.round(n / ((performance.now() - t0) / 1000)) };
+}
+
+/** C2SP tile index path (x001/234) in Lua, for wrk scripts. */
+const LUA_TILE_INDEX = `local function tileIndex(n) local s = string.format("%03d", n % 1000); n = math.floor(n / 1000); while n > 0 do s = string.format("x%03d/", n % 1000) .. s; n = math.floor(n / 1000) end return s end`;
+
+function haveWrk(): boolean {
+  return spawnSync("wrk", ["--version"], { encoding: "utf8" }).error === undefined;
+}
+
+/** Successful requests per second from wrk (64 connections, one thread) running `lua` for `seconds`. */
+function wrk(url: string, seconds: number, lua: string): number {
+  const script = join(mkdtempSync(join(tmpdir(), "ledger-wrk-")), "script.lua");
+  writeFileSync(script, lua);
+  const r = spawnSync("wrk", ["-t1", "-c64", `-d${seconds}s`, "-s", script, url], { encoding: "utf8" });
+  rmSync(dirname(script), { recursive: true, force: true });
+  const total = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN);
+  const failed = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0);
+  const secs = Number(/requests in ([\d.]+)s/.exec(r.stdout)?.[1] ?? seconds);
+  if (!Number.isFinite(total)) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
+  return Math.round((total - failed) / secs);
 }
 
 function pct(sorted: number[], p: number): number {
@@ -105,10 +126,21 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
       return Math.round(reads / ((performance.now() - r0) / 1000));
     };
     const rand = (n: bigint) => BigInt(Math.floor(Math.random() * Number(n)));
-    // Read phases: random inclusion proofs (index and leaf hash from the server), then random full tiles.
-    const readsPerSecond = await readPhase(5000, () => `/v1/proofs/inclusion?index=${rand(treeSize)}&treeSize=${treeSize}`);
+    // Read phases: random inclusion proofs, then random full hash tiles and entry bundles. With wrk
+    // on the machine (a C load generator, Debian package wrk) the reads are driven by it, so the
+    // load generator takes less of the two cores the server shares; otherwise by node:http.
     const fullTiles = treeSize / 256n;
-    const tileReadsPerSecond = fullTiles > 0n ? await readPhase(3000, () => "/" + (Math.random() < 0.5 ? tilePath(0, rand(fullTiles)) : tilePath("entries", rand(fullTiles)))) : 0;
+    let readsPerSecond: number;
+    let tileReadsPerSecond: number;
+    let readLoad = "node:http";
+    if (haveWrk() && process.env.BENCH_WRK !== "0") {
+      readLoad = "wrk";
+      readsPerSecond = wrk(url, 5, `request = function() return wrk.format("GET", "/v1/proofs/inclusion?index=" .. math.random(0, ${treeSize - 1n}) .. "&treeSize=${treeSize}") end`);
+      tileReadsPerSecond = fullTiles > 0n ? wrk(url, 3, `${LUA_TILE_INDEX}\nrequest = function() local n = math.random(0, ${fullTiles - 1n}); if math.random() < 0.5 then return wrk.format("GET", "/tile/0/" .. tileIndex(n)) else return wrk.format("GET", "/tile/entries/" .. tileIndex(n)) end end`) : 0;
+    } else {
+      readsPerSecond = await readPhase(5000, () => `/v1/proofs/inclusion?index=${rand(treeSize)}&treeSize=${treeSize}`);
+      tileReadsPerSecond = fullTiles > 0n ? await readPhase(3000, () => "/" + (Math.random() < 0.5 ? tilePath(0, rand(fullTiles)) : tilePath("entries", rand(fullTiles)))) : 0;
+    }
     const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
     const serverPeakRssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
     return {
@@ -118,6 +150,7 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
       checkpointLatencyMs: { p50: pct(checkpointLatencies, 50), p99: pct(checkpointLatencies, 99) },
       readsPerSecond,
       tileReadsPerSecond,
+      readLoad,
       mirrorEntriesPerSecond: 0, // filled in by main() from the mirror run
       serverPeakRssMb,
       treeSize: Number(treeSize),
@@ -157,7 +190,8 @@ async function main() {
       await admin.end();
     }
   }
-  console.log("\nstore     appends/s  p50 ms  p99 ms  ckpt p99 ms  proofs/s  tiles/s  peak RSS MB  entries");
+  console.log(`\nreads driven by ${results[0]?.readLoad ?? "-"}`);
+  console.log("store     appends/s  p50 ms  p99 ms  ckpt p99 ms  proofs/s  tiles/s  peak RSS MB  entries");
   for (const r of results) {
     console.log(
       `${r.store.padEnd(9)} ${String(r.appendsPerSecond).padStart(9)} ${String(r.appendLatencyMs.p50).padStart(7)} ${String(r.appendLatencyMs.p99).padStart(7)} ${String(r.checkpointLatencyMs.p99).padStart(12)} ${String(r.readsPerSecond).padStart(9)} ${String(r.tileReadsPerSecond).padStart(8)} ${String(r.serverPeakRssMb).padStart(12)} ${String(r.treeSize).padStart(8)}`,
