@@ -68,7 +68,7 @@ Witnesses:
   LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536), LEDGER_VERIFY_THREADS (signature threads:
-        cores - 1, at most 4; 0 = on the main thread)
+        cores - 2, at most 4; 0 = on the main thread)
 Operations:
   LEDGER_LOG_LEVEL      JSON logs on stderr: fatal error warn info debug silent (info:
                         a line per request with its X-Request-Id)
