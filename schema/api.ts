@@ -58,19 +58,20 @@ export const HealthResponse = z.strictObject({
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** A key as a namespace's state holds it: registered and revoked at these log indices. */
+const KeyState = z.strictObject({
+  keyId: hex64,
+  publicKey: base64,
+  role: z.enum(["publish", "approve", "admin"]),
+  label: z.string().optional(),
+  registeredAt: decimal,
+  revokedAt: decimal.nullable(),
+  breakGlass: z.boolean(),
+});
+
 export const NamespaceResponse = z.strictObject({
   namespace: z.string(),
-  keys: z.array(
-    z.strictObject({
-      keyId: hex64,
-      publicKey: base64,
-      role: z.enum(["publish", "approve", "admin"]),
-      label: z.string().optional(),
-      registeredAt: decimal,
-      revokedAt: decimal.nullable(),
-      breakGlass: z.boolean(),
-    }),
-  ),
+  keys: z.array(KeyState),
   policy: z
     .strictObject({
       adminThreshold: z.int(),
@@ -104,18 +105,7 @@ export const NamespaceEntriesResponse = z.strictObject({
 
 export const KeyResponse = z.strictObject({
   keyId: hex64,
-  registrations: z.array(
-    z.strictObject({
-      namespace: z.string(),
-      keyId: hex64,
-      publicKey: base64,
-      role: z.enum(["publish", "approve", "admin"]),
-      label: z.string().optional(),
-      registeredAt: decimal,
-      revokedAt: decimal.nullable(),
-      breakGlass: z.boolean(),
-    }),
-  ),
+  registrations: z.array(KeyState.extend({ namespace: z.string() })),
 });
 
 export const GrowthResponse = z.strictObject({
