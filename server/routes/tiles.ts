@@ -1,7 +1,9 @@
 /**
  * C2SP tlog-tiles read API, served from stored nodes and entries: no tree
- * recomputation per request. Full tiles are cached (they never change).
- * A partial tile is served only at a width some checkpoint justified.
+ * recomputation per request. Full hash tiles come from the node cache
+ * (shared with proofs); full entry bundles are kept in a byte LRU of their
+ * own. Both never change. A partial tile is served only at a width some
+ * checkpoint justified.
  */
 import { Hono } from "hono";
 import { FormatError } from "../../client/errors.js";
@@ -53,7 +55,7 @@ function parseTileRest(rest: string): { n: bigint; width: number } {
 
 export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: number; nodeCache?: NodeCache }): Hono {
   const { store } = deps;
-  const cache = new ByteLru(deps.cacheBytes ?? 64 << 20);
+  const cache = new ByteLru(deps.cacheBytes ?? 64 << 20); // full entry bundles
   const app = new Hono();
 
   /** Checks the tile (level, n, width) exists under the latest checkpoint and a checkpoint justifies it. */
