@@ -36,4 +36,18 @@ describe("VerifyPool", () => {
     expect(await pool.verify(items)).toEqual(want);
     expect(await new VerifyPool(0).verify(items)).toEqual(want);
   });
+
+  it("keeps verifying after a thread dies: on the others, then on the main thread", async () => {
+    const pub = ed25519PublicKey(seed(3));
+    const good: VerifyItem = [pub, msg(1), ed25519Sign(seed(3), msg(1))];
+    const pool = new VerifyPool(2);
+    try {
+      await pool.killOne();
+      for (let i = 0; i < 4; i++) expect(await pool.verify([good])).toEqual([true]);
+      await pool.killOne();
+      for (let i = 0; i < 4; i++) expect(await pool.verify([good, [pub, msg(2), good[2]]])).toEqual([true, false]);
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -35,10 +35,16 @@ export class VerifyPool {
         this.#pending.delete(id);
         p?.resolve(results);
       });
-      w.on("error", (e) => this.#failAll(e));
-      w.on("exit", () => {
-        if (!this.#closed) this.#failAll(new Error("a verification thread exited"));
-      });
+      // A thread that dies takes its pending batches with it (those appends answer 500); the
+      // others, or the main thread when none is left, verify from then on.
+      const lost = (e: unknown) => {
+        const i = this.#workers.indexOf(w);
+        if (i < 0) return;
+        this.#workers.splice(i, 1);
+        if (!this.#closed) this.#failAll(e);
+      };
+      w.on("error", lost);
+      w.on("exit", () => lost(new Error("a verification thread exited")));
       w.unref();
       this.#workers.push(w);
     }
@@ -63,7 +69,7 @@ export class VerifyPool {
   /** One result per item, in order. */
   async verify(items: VerifyItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
-    if (this.size === 0 || this.#closed) return items.map(([p, m, s]) => ed25519VerifyNode(p, m, s));
+    if (this.#workers.length === 0 || this.#closed) return items.map(([p, m, s]) => ed25519VerifyNode(p, m, s));
     const valid = items.map(([p, , s]) => s.length === 64 && this.#validKey(p));
     const send = items.filter((_, i) => valid[i]);
     if (send.length === 0) return valid;
@@ -83,6 +89,11 @@ export class VerifyPool {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    await Promise.all(this.#workers.splice(0).map((w) => w.terminate()));
+  }
+
+  /** Tests only: ends one thread as a crash would. */
+  async killOne(): Promise<void> {
+    await this.#workers[0]?.terminate();
   }
 }
