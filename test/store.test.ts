@@ -122,7 +122,7 @@ describe.each(STORES)("store contract: $kind", (fixture) => {
     expect(bytesEqual(rootFromLeafHashes(all.map((e) => e.leafHash)), head!.rootHash)).toBe(true);
   });
 
-  it("a sequencer whose cached state is stale (another process appended) reloads it under the lock", async () => {
+  it("a sequencer whose cached state is stale (another process appended) catches up under the lock", async () => {
     // Two sequencers with separate namespace caches, as two processes would have.
     const depsA: SequenceDeps = { ...deps, rules: createRecordRules(new NamespaceCache({ breakGlass: "accept" })) };
     const depsB: SequenceDeps = { ...deps, rules: createRecordRules(new NamespaceCache({ breakGlass: "accept" })) };

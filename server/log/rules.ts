@@ -44,8 +44,8 @@ export function createRecordRules(
     const states = new Map<string, NamespaceState>();
     return {
       states,
-      begin(treeSize: bigint) {
-        cache.begin(treeSize);
+      async begin(treeSize: bigint, tx: SequencerTx) {
+        await cache.begin(treeSize, tx);
       },
       async check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: VerifiedSignatures) {
         let ns = states.get(record.namespace) ?? opts.pending?.get(record.namespace);

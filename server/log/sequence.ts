@@ -29,7 +29,7 @@ export interface BatchRules {
   /** Throws ApiError when `record` may not be appended at `index` given all before it. */
   check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: Set<string>): Promise<void>;
   /** Called under the lock with the log's size before any check. */
-  begin(treeSize: bigint): void;
+  begin(treeSize: bigint, tx: SequencerTx): Promise<void>;
   /** The transaction committed; the log now has `treeSize` entries. */
   committed(treeSize: bigint): void;
   /** The transaction rolled back: forget in-memory changes of this batch. */
@@ -77,7 +77,7 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
     }
     let prev = size === 0n ? ZERO_HASH : (await tx.readNodes([{ level: 0, index: size - 1n }])).get(`0/${size - 1n}`)!;
 
-    rules.begin(size);
+    await rules.begin(size, tx);
     const existing = await tx.findRecords(batch.map((p) => p.recordHash));
     const time = deps.now().toISOString();
     const outcomes: SequenceOutcome[] = [];

@@ -84,7 +84,7 @@ describe("sequencer", () => {
   it("sequences records identical within one batch once", async () => {
     const l = await start();
     const r = registerKey("npm:dup", testKey(34));
-    const deps = { store: l.store, signer: l.signer, origin: l.origin, now: () => new Date(), rules: () => ({ begin: () => {}, check: async () => {}, committed: () => {}, rollback: () => {} }) };
+    const deps = { store: l.store, signer: l.signer, origin: l.origin, now: () => new Date(), rules: () => ({ begin: async () => {}, check: async () => {}, committed: () => {}, rollback: () => {} }) };
     const { outcomes } = await sequenceBatch(deps, [r, r].map((record) => ({ record, recordHash: recordHash(record) })));
     expect(outcomes).toMatchObject([{ ok: true, index: 0n, duplicate: false }, { ok: true, index: 0n, duplicate: true }]);
   });

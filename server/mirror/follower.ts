@@ -145,7 +145,7 @@ export class MirrorFollower {
         const deferredAt: bigint[] = [];
         let at = 0n;
         const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.states })();
-        rules.begin(size);
+        await rules.begin(size, store as unknown as SequencerTx);
         const entries = await fetching!;
         fetching = end < cp.treeSize ? this.#fetchEntries(end, chunkEnd(end), cp.treeSize) : undefined;
         fetching?.catch(() => {}); // awaited on the next turn; a failure there is reported then

@@ -13,6 +13,9 @@ import { RuleError } from "../../client/errors.js";
 import { applyRecord, NamespaceState, type ReplayOptions } from "../../client/replay.js";
 import type { StoreReader } from "../store/store.js";
 
+/** Entries another process appended that begin() applies; beyond this it reloads instead. */
+const MAX_CATCH_UP = 20_000n;
+
 export class NamespaceCache {
   readonly opts: ReplayOptions;
   readonly #max: number;
@@ -21,8 +24,16 @@ export class NamespaceCache {
   readonly #loading = new Map<string, Promise<NamespaceState>>();
   #knownSize = -1n;
 
+  /**
+   * Entries read back from our own store were verified when they were
+   * sequenced (or, on a mirror, before they were stored): replaying them
+   * applies the rules without verifying signatures again.
+   */
+  readonly #trusted: ReplayOptions;
+
   constructor(opts: ReplayOptions, max = 10_000) {
     this.opts = opts;
+    this.#trusted = { ...opts, verify: () => true };
     this.#max = max;
   }
 
@@ -46,7 +57,7 @@ export class NamespaceCache {
     const ns = new NamespaceState(name);
     for (const r of await reader.namespaceEntries(name, -1n)) {
       try {
-        applyRecord(ns, parseEntry(r.entry).record, r.index, this.opts);
+        applyRecord(ns, parseEntry(r.entry).record, r.index, this.#trusted);
       } catch (e) {
         if (!(e instanceof RuleError)) throw e;
         ns.lastIndex = r.index; // a logged record the rules refuse has no effect, as in client replay
@@ -57,12 +68,37 @@ export class NamespaceCache {
     return ns;
   }
 
-  /** Called under the sequencer lock with the log's size: forgets everything if others appended. */
-  begin(treeSize: bigint): void {
-    if (treeSize !== this.#knownSize) {
+  /**
+   * Called under the sequencer lock with the log's size. When another process
+   * appended since, its entries are applied to the cached states (a few per
+   * batch when processes take turns); after a long gap, or going backwards,
+   * everything is forgotten and reloaded on use.
+   */
+  async begin(treeSize: bigint, reader: StoreReader): Promise<void> {
+    if (treeSize === this.#knownSize) return;
+    const gap = treeSize - this.#knownSize;
+    if (this.#knownSize < 0n || gap < 0n || gap > MAX_CATCH_UP || this.#map.size === 0) {
       this.#map.clear();
       this.#knownSize = treeSize;
+      return;
     }
+    for (const r of await reader.entriesBetween(this.#knownSize, treeSize)) {
+      let record;
+      try {
+        record = parseEntry(r.entry).record;
+      } catch {
+        continue; // not a record this state machine reads: no effect, as in replay
+      }
+      const ns = this.#map.get(record.namespace);
+      if (!ns || r.index <= ns.lastIndex) continue; // not cached, or loaded with this entry already
+      try {
+        applyRecord(ns, record, r.index, this.#trusted);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        ns.lastIndex = r.index;
+      }
+    }
+    this.#knownSize = treeSize;
   }
 
   /** Our batch committed: cached states are complete up to `treeSize`. */

@@ -58,6 +58,10 @@ function reader(db: Db): StoreReader {
       for (const r of rows) out.set(encodeHex(bytes(r.record_hash)), { index: parseInt8(r.idx), leafHash: bytes(r.leaf_hash) });
       return out;
     },
+    async entriesBetween(start: bigint, end: bigint) {
+      const rows = await db.selectFrom("entries").select(["idx", "leaf_hash", "entry"]).where("idx", ">=", start).where("idx", "<", end).orderBy("idx").execute();
+      return rows.map(toEntry);
+    },
     async namespaceEntries(namespace: string, afterIndex: bigint, limit?: number) {
       let q = db.selectFrom("entries").select(["idx", "leaf_hash", "entry"]).where("namespace", "=", namespace).where("idx", ">", afterIndex).orderBy("idx");
       if (limit !== undefined) q = q.limit(limit);
@@ -129,6 +133,9 @@ export class KyselyStore implements Store {
   }
   namespaceEntries(namespace: string, afterIndex: bigint, limit?: number) {
     return this.#reader.namespaceEntries(namespace, afterIndex, limit);
+  }
+  entriesBetween(start: bigint, end: bigint) {
+    return this.#reader.entriesBetween(start, end);
   }
 
   async findKeyRegistrations(keyId: string): Promise<StoredEntry[]> {

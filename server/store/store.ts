@@ -64,6 +64,8 @@ export interface StoreReader {
   readNodes(ids: NodeId[]): Promise<Map<string, Uint8Array>>;
   /** Entries already logged with these record hashes, by hex record hash. */
   findRecords(recordHashes: Uint8Array[]): Promise<Map<string, { index: bigint; leafHash: Uint8Array }>>;
+  /** Entries with start <= index < end, in index order. */
+  entriesBetween(start: bigint, end: bigint): Promise<StoredEntry[]>;
   /** Entries of one namespace with index > afterIndex, in index order (for state replay); at most `limit` if given. */
   namespaceEntries(namespace: string, afterIndex: bigint, limit?: number): Promise<StoredEntry[]>;
 }
