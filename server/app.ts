@@ -53,7 +53,7 @@ export interface AppDeps {
 export function createApp(appDeps: AppDeps): Hono {
   const head = appDeps.head ?? new HeadCache(appDeps.store);
   const nodeCache = new NodeCache(appDeps.store, () => head.get(), appDeps.nodeCacheBytes);
-  const nodes = { readNodes: (ids: NodeId[]) => nodeCache.readNodes(ids) };
+  const nodes = { readNodes: (ids: NodeId[]) => nodeCache.readNodes(ids), ranges: nodeCache.ranges };
   const deps = { ...appDeps, head, nodeCache, nodes };
   const app = new Hono<AppEnv>();
   const logger = deps.logger ?? silentLogger;

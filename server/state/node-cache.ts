@@ -32,6 +32,11 @@ export class NodeCache {
   #bytes = 0;
   hits = 0;
   loads = 0;
+  /**
+   * Hashes of ranges that are not one perfect subtree (a proof's right edge, folded from several
+   * nodes): the same for every proof at a tree size, and never changing. Bounded; cleared when full.
+   */
+  readonly ranges = new Map<string, Uint8Array>();
 
   /** `head` gives the latest committed checkpoint: only tiles it covers in full are cached. */
   constructor(store: Pick<Store, "readNodes" | "readNodeRange">, head: () => Promise<StoredCheckpoint | undefined>, maxBytes = 64 << 20) {
@@ -66,12 +71,11 @@ export class NodeCache {
         rest.push(id); // in a partial tile: not cached as a tile
         continue;
       }
-      const at = ROW_START[s]! + Number(id.index - (t * BigInt(TILE_WIDTH) >> BigInt(s)));
-      const put = (tile: Uint8Array) => out.set(nodeKey(id), tile.subarray(at * 32, at * 32 + 32));
-      // Cached tiles are answered without a promise per node: proofs touch ~20 nodes.
+      const at = (ROW_START[s]! + Number(id.index - (t * BigInt(TILE_WIDTH) >> BigInt(s)))) * 32;
+      // Cached tiles are answered without a promise (or a closure) per node: proofs touch ~20 nodes.
       const cached = this.#cached(`${L}/${t}`);
-      if (cached) put(cached);
-      else (loads ??= []).push(this.#tile(L, t).then(put));
+      if (cached) out.set(nodeKey(id), cached.subarray(at, at + 32));
+      else (loads ??= []).push(this.#tile(L, t).then((tile) => out.set(nodeKey(id), tile.subarray(at, at + 32))));
     }
     if (loads) await Promise.all(loads);
     if (rest.length > 0) {
