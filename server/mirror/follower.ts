@@ -7,8 +7,7 @@
  */
 import { bytesEqual } from "../../client/bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
-import { createHash } from "node:crypto";
-import { parseEntry, recordHash, ZERO_HASH } from "../../client/entry.js";
+import { entryLeafHash, parseEntry, recordHash, ZERO_HASH } from "../../client/entry.js";
 import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
 import { LedgerError } from "../../client/errors.js";
 import { evidenceOf, type EquivocationEvidence } from "../../client/evidence.js";
@@ -41,11 +40,6 @@ interface Chunk {
   states: Map<string, NamespaceState>;
 }
 
-/** RFC 6962 leaf hash with node:crypto (the client's noble is for browsers). */
-function leafHashOf(entry: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(LEAF_PREFIX).update(entry).digest());
-}
-const LEAF_PREFIX = Uint8Array.of(0);
 
 export interface FollowerDeps {
   store: Store;
@@ -154,7 +148,7 @@ export class MirrorFollower {
         for (const [i, bytes] of entries.entries()) {
           const index = size + BigInt(i);
           at = index;
-          const leafHash = leafHashOf(bytes);
+          const leafHash = entryLeafHash(bytes);
           const entry = parseEntry(bytes);
           if (entry.index !== index) throw new ApiError("invalid_record", `source entry at ${index} says index ${entry.index}`);
           if (!bytesEqual(entry.prev, prev)) throw new ApiError("invalid_record", `source entry ${index} breaks the hash chain`);

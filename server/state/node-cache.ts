@@ -7,7 +7,7 @@
  * hash tiles are then served without a database query. Memory stays bounded
  * whatever the log's size.
  */
-import { createHash } from "node:crypto";
+import { hashChildren } from "../../client/hash.js";
 import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
 import { TILE_HEIGHT, TILE_WIDTH } from "../../client/tiles.js";
 import type { Store, StoredCheckpoint } from "../store/store.js";
@@ -16,10 +16,6 @@ const ROW_START = Array.from({ length: TILE_HEIGHT }, (_, s) => 2 * TILE_WIDTH -
 const TILE_NODES = 2 * TILE_WIDTH - 1;
 /** Right-edge nodes kept singly: a few per tree size, so this bounds ~1 MiB. */
 const EDGE_NODES = 16_384;
-
-function hashChildren(l: Uint8Array, r: Uint8Array): Uint8Array {
-  return createHash("sha256").update(Uint8Array.of(1)).update(l).update(r).digest();
-}
 
 export class NodeCache {
   readonly #store: Pick<Store, "readNodes" | "readNodeRange">;
