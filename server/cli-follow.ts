@@ -11,7 +11,7 @@ import { ed25519VerifyNode } from "./crypto.js";
 import { FileStateStore } from "./file-state.js";
 import { StartupError } from "./ledger.js";
 import { createMirror } from "./mirror/mirror.js";
-import { createLogger, LOG_LEVELS, type LogLevel } from "./observability/logger.js";
+import { createLogger, isLogLevel, LOG_LEVELS } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 
 export const MIRROR_HELP = `Usage: ledger mirror --source <url> --log-key <vkey> [options]
@@ -78,8 +78,8 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
   }
   const progress = progressLine(io, "mirror");
   const level = process.env.LEDGER_LOG_LEVEL || "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new CliError(`LEDGER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`, 2);
-  const logger = createLogger({ level: level as LogLevel, name: "ledger-mirror" });
+  if (!isLogLevel(level)) throw new CliError(`LEDGER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`, 2);
+  const logger = createLogger({ level, name: "ledger-mirror" });
   const mirror = await createMirror(
     { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, peers: v.peer ?? [], intervalMs, coreKeys },
     {

@@ -1,7 +1,7 @@
-import { availableParallelism } from "node:os";
 import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
 import { parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
-import { LOG_LEVELS, type LogLevel } from "./observability/logger.js";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "./observability/logger.js";
+import { defaultVerifyThreads } from "./log/verify-pool.js";
 
 /**
  * Configuration from the environment (each also a `ledger serve` flag),
@@ -106,36 +106,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const witnessIntervalMs = int("LEDGER_WITNESS_INTERVAL_MS", 1000, 10, 3_600_000);
   // Measured on 2 cores: a thread there competes with the main thread, the database and the load
   // (PGlite 1,139 -> 875 appends/s), so threads start from the third core.
-  const verifyThreads = int("LEDGER_VERIFY_THREADS", Math.min(4, Math.max(0, availableParallelism() - 2)), 0, 64);
-  const logLevel = (env.LEDGER_LOG_LEVEL || "info") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LEDGER_LOG_LEVEL=${JSON.stringify(env.LEDGER_LOG_LEVEL)}: must be one of ${LOG_LEVELS.join(", ")}`);
+  const verifyThreads = int("LEDGER_VERIFY_THREADS", defaultVerifyThreads(2), 0, 64);
+  const logLevel = env.LEDGER_LOG_LEVEL || "info";
+  if (!isLogLevel(logLevel)) problems.push(`LEDGER_LOG_LEVEL=${JSON.stringify(env.LEDGER_LOG_LEVEL)}: must be one of ${LOG_LEVELS.join(", ")}`);
   const explorerSetting = env.LEDGER_EXPLORER || "on";
   if (explorerSetting !== "on" && explorerSetting !== "off") problems.push(`LEDGER_EXPLORER=${JSON.stringify(explorerSetting)}: must be on or off`);
-  let witnesses: WitnessConfig | undefined;
-  if (env.LEDGER_WITNESSES) {
+  /** A structured setting, parsed when set; a parse error is a problem named by the setting (never its value: some hold secrets). */
+  const structured = <T>(name: string, parse: (v: string) => T): T | undefined => {
+    const v = env[name];
+    if (!v) return undefined;
     try {
-      witnesses = parseWitnesses(env.LEDGER_WITNESSES);
+      return parse(v);
     } catch (e) {
-      problems.push(`LEDGER_WITNESSES: ${(e as Error).message}`);
+      problems.push(`${name}: ${(e as Error).message}`);
+      return undefined;
     }
-  }
-
-  let coreKeys: CoreKeys | undefined;
-  if (env.LEDGER_CORE_KEYS) {
-    try {
-      coreKeys = parseCoreKeys(env.LEDGER_CORE_KEYS);
-    } catch (e) {
-      problems.push(`LEDGER_CORE_KEYS: ${(e as Error).message}`);
-    }
-  }
-  let writerTokens: EnvWriter[] = [];
-  if (env.LEDGER_WRITER_TOKENS) {
-    try {
-      writerTokens = parseWriterTokens(env.LEDGER_WRITER_TOKENS);
-    } catch (e) {
-      problems.push(`LEDGER_WRITER_TOKENS: ${(e as Error).message}`); // never echo the value: it holds secrets
-    }
-  }
+  };
+  const witnesses: WitnessConfig | undefined = structured("LEDGER_WITNESSES", parseWitnesses);
+  const coreKeys: CoreKeys | undefined = structured("LEDGER_CORE_KEYS", parseCoreKeys);
+  const writerTokens: EnvWriter[] = structured("LEDGER_WRITER_TOKENS", parseWriterTokens) ?? [];
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -155,7 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     globalRate,
     witnesses,
     witnessIntervalMs,
-    logLevel,
+    logLevel: logLevel as LogLevel,
     explorer: explorerSetting !== "off",
     vkeyFile: env.LEDGER_VKEY_FILE || undefined,
     verifyThreads,

@@ -27,6 +27,11 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   return obj;
 }
 
+/** True for a key verification may use: 32 bytes, canonical, not of small order (cached with its key object). */
+export function isUsablePublicKey(publicKey: Uint8Array): boolean {
+  return publicKey.length === 32 && publicKeyObject(publicKey) !== null;
+}
+
 export function ed25519SignNode(key: KeyObject, message: Uint8Array): Uint8Array {
   return new Uint8Array(sign(null, message, key));
 }

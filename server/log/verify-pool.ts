@@ -5,9 +5,17 @@
  * verifier would refuse (small order, non-canonical) are refused here, on
  * the main thread, before anything is sent.
  */
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { isValidPublicKey } from "../../client/ed25519.js";
-import { ed25519VerifyNode } from "../crypto.js";
+import { ed25519VerifyNode, isUsablePublicKey } from "../crypto.js";
+
+/**
+ * Threads to start by default: the cores left after `reserved` (the main thread, the database,
+ * whatever else runs beside), at most 4.
+ */
+export function defaultVerifyThreads(reserved: number): number {
+  return Math.min(4, Math.max(0, availableParallelism() - reserved));
+}
 
 export type VerifyItem = [publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array];
 
@@ -21,7 +29,6 @@ export class VerifyPool {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #inflight = new Set<Promise<boolean[]>>();
-  readonly #validKeys = new Map<string, boolean>();
   #next = 0;
   #seq = 0;
   #closed = false;
@@ -55,22 +62,11 @@ export class VerifyPool {
     this.#pending.clear();
   }
 
-  #validKey(pub: Uint8Array): boolean {
-    const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString("base64");
-    let ok = this.#validKeys.get(k);
-    if (ok === undefined) {
-      ok = pub.length === 32 && isValidPublicKey(pub);
-      if (this.#validKeys.size >= 10_000) this.#validKeys.delete(this.#validKeys.keys().next().value!);
-      this.#validKeys.set(k, ok);
-    }
-    return ok;
-  }
-
   /** One result per item, in order. */
   async verify(items: VerifyItem[]): Promise<boolean[]> {
     if (items.length === 0) return [];
     if (this.#workers.length === 0 || this.#closed) return items.map(([p, m, s]) => ed25519VerifyNode(p, m, s));
-    const valid = items.map(([p, , s]) => s.length === 64 && this.#validKey(p));
+    const valid = items.map(([p, , s]) => s.length === 64 && isUsablePublicKey(p));
     const send = items.filter((_, i) => valid[i]);
     if (send.length === 0) return valid;
     const id = this.#seq++;

@@ -5,8 +5,7 @@ import { createVerifier } from "../../client/note.js";
 import type { CoreKeys } from "../../client/replay.js";
 import { createApp } from "../app.js";
 import { explorerRoutes } from "../explorer.js";
-import { availableParallelism } from "node:os";
-import { VerifyPool } from "../log/verify-pool.js";
+import { defaultVerifyThreads, VerifyPool } from "../log/verify-pool.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { openLockedStore, StartupError } from "../ledger.js";
@@ -77,7 +76,7 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
     throw new StartupError(`this store mirrors ${meta.verifierKey}, not ${config.logKey}`);
   }
   const namespaces = new NamespaceCache({ breakGlass: config.coreKeys ? "accept" : "refuse", coreKeys: config.coreKeys });
-  const verifyPool = new VerifyPool(config.verifyThreads ?? Math.min(4, Math.max(0, availableParallelism() - 1)));
+  const verifyPool = new VerifyPool(config.verifyThreads ?? defaultVerifyThreads(1));
   const follower = new MirrorFollower({ store, source: config.source, origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress, verifyPool });
   const app = createApp({
     store,

@@ -11,6 +11,10 @@ export type { Logger };
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export function isLogLevel(v: string): v is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(v);
+}
+
 // Top-level paths only: wildcard paths cost measurably on every request line.
 const REDACT = ["authorization", "token", "headers"];
 
