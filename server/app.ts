@@ -78,7 +78,8 @@ export function createApp(appDeps: AppDeps): Hono {
     const started = performance.now();
     await next();
     if (!c.res.headers.has("X-Request-Id")) c.header("X-Request-Id", requestId); // handlers that build their own Response
-    const route = matched(c) ? routePath(c, -1) : "(none)";
+    const pattern = routePath(c, -1);
+    const route = pattern === "/*" ? "(none)" : pattern; // "/*" alone: only this middleware matched
     metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
     if (logger.isLevelEnabled("info")) {
       const line = { reqId: requestId, method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, code: c.get("errorCode") };
@@ -127,9 +128,4 @@ export function createApp(appDeps: AppDeps): Hono {
   app.route("/v1", stateRoutes(deps));
   deps.explorer?.(app as unknown as Hono);
   return app as unknown as Hono;
-}
-
-/** True when a route (not only the observing middleware) matched the request. */
-function matched(c: Context): boolean {
-  return routePath(c, -1) !== "/*";
 }

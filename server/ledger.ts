@@ -82,7 +82,6 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
     const head = await initLog(deps);
     const headCache = new HeadCache(store);
     headCache.set(head);
-    metrics.treeSize.set(Number(head.treeSize));
     const sequencer = new Sequencer(deps, {
       onCommit: (cp) => headCache.set(cp),
       onBatch: (b) => {
@@ -92,7 +91,6 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
         if (b.logged) metrics.appends.inc({ outcome: "logged" }, b.logged);
         if (b.duplicates) metrics.appends.inc({ outcome: "duplicate" }, b.duplicates);
         if (b.refused) metrics.appends.inc({ outcome: "refused" }, b.refused);
-        metrics.treeSize.set(Number(b.treeSize));
         metrics.pending.set(sequencer.pending);
       },
       batchMaxSize: config.batchMaxSize,

@@ -44,7 +44,6 @@ export interface BatchStats {
   seconds: number;
   /** Per record: from entering the pool to the commit of its checkpoint. */
   latencies: number[];
-  treeSize: bigint;
 }
 
 export class Sequencer {
@@ -121,7 +120,6 @@ export class Sequencer {
           duplicates: batch.length - logged - refused,
           seconds: (done - started) / 1000,
           latencies: batch.map((w) => (done - w.at) / 1000),
-          treeSize: checkpoint.treeSize,
         });
       }
       outcomes.forEach((o, i) => {

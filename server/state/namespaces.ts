@@ -6,12 +6,13 @@
  * below `knownSize`. Our own sequencer keeps it so by applying each batch
  * and calling committed(); when the log has grown past knownSize by other
  * hands (another process sequencing on the same database), the next batch
- * sees it under the sequencer lock and the cache starts over.
+ * applies those entries under the sequencer lock (begin()).
  */
 import { parseEntry } from "../../client/entry.js";
 import { RuleError } from "../../client/errors.js";
 import { applyRecord, NamespaceState, type ReplayOptions } from "../../client/replay.js";
 import type { StoreReader } from "../store/store.js";
+import type { LedgerRecord } from "../../schema/records.js";
 
 /** Entries another process appended that begin() applies; beyond this it reloads instead. */
 const MAX_CATCH_UP = 20_000n;
@@ -55,17 +56,20 @@ export class NamespaceCache {
 
   async #load(name: string, reader: StoreReader): Promise<NamespaceState> {
     const ns = new NamespaceState(name);
-    for (const r of await reader.namespaceEntries(name, -1n)) {
-      try {
-        applyRecord(ns, parseEntry(r.entry).record, r.index, this.#trusted);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        ns.lastIndex = r.index; // a logged record the rules refuse has no effect, as in client replay
-      }
-    }
+    for (const r of await reader.namespaceEntries(name, -1n)) this.#applyStored(ns, parseEntry(r.entry).record, r.index);
     this.#map.set(name, ns);
     if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
     return ns;
+  }
+
+  /** Applies a logged record as client replay does: one the rules refuse has no effect. */
+  #applyStored(ns: NamespaceState, record: LedgerRecord, index: bigint): void {
+    try {
+      applyRecord(ns, record, index, this.#trusted);
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      ns.lastIndex = index;
+    }
   }
 
   /**
@@ -91,12 +95,7 @@ export class NamespaceCache {
       }
       const ns = this.#map.get(record.namespace);
       if (!ns || r.index <= ns.lastIndex) continue; // not cached, or loaded with this entry already
-      try {
-        applyRecord(ns, record, r.index, this.#trusted);
-      } catch (e) {
-        if (!(e instanceof RuleError)) throw e;
-        ns.lastIndex = r.index;
-      }
+      this.#applyStored(ns, record, r.index);
     }
     this.#knownSize = treeSize;
   }
