@@ -5,7 +5,8 @@
  */
 import type { LedgerRecord } from "../schema/records.js";
 
-const NAMESPACE_RE = /^[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9@._/-]{1,200}$/;
+/** `<ecosystem>:<name>`, as schema/records.ts (which needs zod) defines it. */
+export const NAMESPACE_RE = /^[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9@._/-]{1,200}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TOKEN = /^[\x21-\x7e]+$/;

@@ -9,11 +9,12 @@ import { keyIdOf, parseEntry, type Entry } from "../../client/entry.js";
 import { LedgerError } from "../../client/errors.js";
 import { hashLeaf } from "../../client/hash.js";
 import { verifyInclusion } from "../../client/merkle-verify.js";
+import { NAMESPACE_RE } from "../../client/record-shape.js";
+import { isBreakGlass } from "../../client/replay.js";
 import { createVerifier, hex8, type NoteVerifier } from "../../client/note.js";
 import type { LedgerRecord } from "../../schema/records.js";
 import { h, link, short, svg } from "./dom.js";
 
-const NAMESPACE_RE = /^[a-z0-9][a-z0-9-]{0,31}:[A-Za-z0-9@._/-]{1,200}$/;
 const PIN_KEY = "ledger.pinnedLogKey";
 
 // ---- the API ---------------------------------------------------------------
@@ -105,10 +106,6 @@ async function verifyEntryInclusion(index: bigint, entryBytes: Uint8Array): Prom
 }
 
 // ---- rendering helpers --------------------------------------------------------
-
-function isBreakGlass(r: LedgerRecord): boolean {
-  return (r.type === "key.register" || r.type === "key.revoke") && r.statement.breakGlass === true;
-}
 
 function summary(r: LedgerRecord): Array<Node | string> {
   switch (r.type) {
