@@ -7,6 +7,10 @@ import { loadConfig } from "../server/config.js";
 import { privateKeyFromSeed } from "../server/crypto.js";
 import { createLedger } from "../server/ledger.js";
 import { sequenceBatch } from "../server/log/sequence.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "../test/helpers/process.js";
 
 /** Records [0, n) of the seed log; `from` skips the first ones (they are generated, not stored). */
 export function makeRecords(n: number, namespaces = 100, from = 0): LedgerRecord[] {
@@ -49,5 +53,29 @@ export async function seed(env: Record<string, string | undefined>, n: number, l
     }
   } finally {
     await ledger.close();
+  }
+}
+
+/**
+ * Seeds a PGlite log of `n` entries in a temporary directory, serves it from a
+ * real `ledger serve` process, runs `use` with its URL, verifier key and the
+ * directory, then stops the server and removes everything.
+ */
+export async function withSeededLog<T>(n: number, name: string, use: (log: { url: string; vkey: string; dir: string }) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `ledger-${name}-`));
+  const env = { LEDGER_DATA_DIR: join(dir, "log"), LEDGER_ORIGIN: "bench.example/log", DATABASE_URL: "", LEDGER_WRITER_TOKENS: "" };
+  try {
+    const t0 = performance.now();
+    await seed(env, n, (s) => process.stderr.write(`\r${s}`));
+    process.stderr.write(`\nseeded ${n} entries in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    const server = await startServer(env);
+    try {
+      const vkey = (await (await fetch(`${server.url}/v1/log`)).json()).verifierKey;
+      return await use({ url: server.url, vkey, dir });
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
