@@ -59,11 +59,22 @@ describe("ledger migrate", () => {
 
 describe("ledger serve refuses bad configuration with every problem named", () => {
   it("lists all bad values at once", async () => {
-    const r = await runLedger(["serve"], { PORT: "99999", BATCH_MAX_SIZE: "0", DATABASE_URL: "mysql://x", LEDGER_DATA_DIR: tempDir() });
+    const r = await runLedger(["serve"], {
+      PORT: "99999",
+      BATCH_MAX_SIZE: "0",
+      DATABASE_URL: "mysql://x",
+      LEDGER_DATA_DIR: tempDir(),
+      LEDGER_LOG_LEVEL: "loud",
+      LEDGER_EXPLORER: "maybe",
+      LEDGER_VERIFY_THREADS: "-1",
+      LEDGER_WITNESSES: "bogus",
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/PORT/);
-    expect(r.stderr).toMatch(/BATCH_MAX_SIZE/);
-    expect(r.stderr).toMatch(/DATABASE_URL/);
+    for (const name of ["PORT", "BATCH_MAX_SIZE", "DATABASE_URL", "LEDGER_LOG_LEVEL", "LEDGER_EXPLORER", "LEDGER_VERIFY_THREADS", "LEDGER_WITNESSES"]) expect(r.stderr).toContain(name);
+    // The mirror checks its log level too, before it opens anything.
+    const m = await runLedger(["mirror", "--source", "http://127.0.0.1:9", "--log-key", "x+00000000+AAAA", "--data-dir", tempDir()], { LEDGER_LOG_LEVEL: "loud" });
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/LEDGER_LOG_LEVEL must be one of/);
   });
 
   it("refuses a key file readable by others", async () => {
