@@ -31,7 +31,10 @@ export type RuleCode =
   | "duplicate_approver"
   | "decision_mismatch"
   | "break_glass_unavailable"
-  | "break_glass_refused";
+  | "break_glass_refused"
+  | "requester_mismatch"
+  | "requester_unverified"
+  | "non_canonical_namespace";
 
 export type FormatErrorCode =
   | "bad_base64"

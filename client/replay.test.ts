@@ -175,8 +175,8 @@ describe("approval.outcome", () => {
   it("approved when every group's threshold is met by distinct current approve members", () => {
     const w = withPolicy();
     expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
-    const e = w.ok(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId));
-    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: true, approvalIndex: e.index });
+    const e = w.ok(outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: true, approvalIndex: e.index, policyIndex: 7n });
   });
   it.each([
     ["the requester approving their own release", () => outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "threshold_not_met"],
@@ -184,7 +184,7 @@ describe("approval.outcome", () => {
     ["an approval replayed from another version", () => outcome("1.0.0", [approval(appr2!, "0.9.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "bad_approval"],
     ["an approval by a non-approve key", () => outcome("1.0.0", [approval(pub2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "bad_approval"],
     ["a group below threshold", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "threshold_not_met"],
-    ["a rejection the evidence contradicts", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId), "decision_mismatch"],
+    ["a rejection the evidence contradicts", () => outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId), "decision_mismatch"],
     ["artifacts other than the release's", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId, ART2), approval(appr3!, "1.0.0", appr1!.keyId, ART2)], "approved", [pub1!], appr1!.keyId, ART2), "artifact_mismatch"],
     ["an envelope not signed by a publish key", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [appr3!], appr1!.keyId), "not_authorized"],
   ])("refuses %s", (_d, make, code) => {
@@ -201,8 +201,104 @@ describe("approval.outcome", () => {
     const w = withPolicy();
     w.ok(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId));
     expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
-    w.ok(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId));
+    w.ok(outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId));
     expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(true);
+  });
+});
+
+/**
+ * The rules that give approvals their meaning (issue 12): an adversary who
+ * holds some keys tries every requester, order and policy trick. Each case
+ * failed on the rules before them.
+ */
+describe("approval verdicts that cannot be gamed", () => {
+  const all = (version: string, requester: string, keys: TestKey[]) => keys.map((k) => approval(k, version, requester));
+  // maintainers: appr1, appr2 (1, excluding the requester); security: appr3 (1).
+  const groups = () => [
+    { name: "maintainers", members: [appr1!.keyId, appr2!.keyId], threshold: 1, excludeRequester: true },
+    { name: "security", members: [appr3!.keyId, appr1!.keyId], threshold: 1, excludeRequester: false },
+  ];
+
+  it("an outcome must name the release's requester", () => {
+    const w = populated();
+    w.ok(policy(1, groups(), [admin1!]));
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId));
+    // appr1 alone, with the publish key named as requester so that nobody is excluded.
+    expect(w.refused(outcome("1.0.0", all("1.0.0", pub1!.keyId, [appr1!]), "approved", [pub1!], pub1!.keyId))).toBe("requester_mismatch");
+    expect(w.refused(outcome("1.0.0", all("1.0.0", appr2!.keyId, [appr1!]), "approved", [pub1!], appr2!.keyId))).toBe("requester_mismatch");
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
+  });
+  it("where a group excludes the requester, the requester must approve: naming someone else excludes nobody who matters", () => {
+    const w = populated();
+    w.ok(policy(1, groups(), [admin1!]));
+    // The publisher names appr2 as requester (or a key that does not exist, or a publish key) and appr1 approves alone.
+    for (const [v, requester] of [["1.0.0", appr2!.keyId], ["1.0.1", "ab".repeat(32)], ["1.0.2", pub1!.keyId]] as const) {
+      w.ok(release(v, [pub1!], ART, requester));
+      expect(w.refused(outcome(v, all(v, requester, [appr1!]), "approved", [pub1!], requester))).toBe("requester_unverified");
+    }
+    // A release that names no requester: the outcome's requester must still prove itself.
+    w.ok(release("1.0.3", [pub1!]));
+    expect(w.refused(outcome("1.0.3", all("1.0.3", appr2!.keyId, [appr1!]), "approved", [pub1!], appr2!.keyId))).toBe("requester_unverified");
+    // Named honestly, appr1 is excluded from maintainers and appr2 must approve there.
+    w.ok(release("1.0.4", [pub1!], ART, appr1!.keyId));
+    expect(w.refused(outcome("1.0.4", all("1.0.4", appr1!.keyId, [appr1!]), "approved", [pub1!], appr1!.keyId))).toBe("threshold_not_met");
+    w.ok(outcome("1.0.4", all("1.0.4", appr1!.keyId, [appr1!, appr2!]), "approved", [pub1!], appr1!.keyId));
+    for (const v of ["1.0.0", "1.0.1", "1.0.2", "1.0.3"]) expect(releaseStatus(w.ns(), "acme", v)!.approved).toBe(false);
+    expect(releaseStatus(w.ns(), "acme", "1.0.4")!.approved).toBe(true);
+  });
+  it("a release logged before any policy stays approved when a policy is set later", () => {
+    const w = populated();
+    w.ok(release("1.0.0", [pub1!]));
+    w.ok(policy(1, groups(), [admin1!]));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: true, policyIndex: null });
+    w.ok(release("1.0.1", [pub1!]));
+    expect(releaseStatus(w.ns(), "acme", "1.0.1")).toMatchObject({ approved: false, policyIndex: 8n });
+  });
+  it("a release logged under a policy is not approved when the policy is relaxed later", () => {
+    const w = populated();
+    w.ok(policy(1, groups(), [admin1!]));
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId)); // say, with a stolen publish key
+    w.ok(policy(1, [], [admin1!]));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: false, policyIndex: 7n });
+    // Its outcome is still judged by the policy of its index.
+    expect(w.refused(outcome("1.0.0", [], "approved", [pub1!], appr1!.keyId))).toBe("threshold_not_met");
+    w.ok(release("1.0.1", [pub1!]));
+    expect(releaseStatus(w.ns(), "acme", "1.0.1")!.approved).toBe(true);
+  });
+  it("a policy tightened after the release does not move its verdict either", () => {
+    const w = populated();
+    w.ok(policy(1, [groups()[1]!], [admin1!]));
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId));
+    w.ok(policy(1, [{ ...groups()[1]!, threshold: 2 }], [admin1!]));
+    w.ok(outcome("1.0.0", all("1.0.0", appr1!.keyId, [appr3!]), "approved", [pub1!], appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(true);
+  });
+  it("refuses an outcome logged before its release", () => {
+    const w = populated();
+    w.ok(policy(1, groups(), [admin1!]));
+    expect(w.refused(outcome("1.0.0", all("1.0.0", appr1!.keyId, [appr1!, appr2!]), "approved", [pub1!], appr1!.keyId))).toBe("unknown_release");
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
+  });
+  it("an approver revoked before the release, or registered after it, does not count", () => {
+    const w = populated();
+    const late = testKey(150);
+    w.ok(policy(1, groups(), [admin1!]));
+    w.ok(revoke(appr2!, [admin1!]));
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId));
+    expect(w.refused(outcome("1.0.0", all("1.0.0", appr1!.keyId, [appr1!, appr2!]), "approved", [pub1!], appr1!.keyId))).toBe("bad_approval");
+    w.ok(reg(late, "approve", [late, admin1!]));
+    w.ok(policy(1, [{ ...groups()[0]!, members: [appr1!.keyId, late.keyId] }, groups()[1]!], [admin1!]));
+    expect(w.refused(outcome("1.0.0", all("1.0.0", appr1!.keyId, [appr1!, late]), "approved", [pub1!], appr1!.keyId))).toBe("bad_approval");
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
+  });
+  it("refuses an outcome for a revoked release, and a co-signature naming another requester", () => {
+    const w = populated();
+    w.ok(policy(1, groups(), [admin1!]));
+    w.ok(release("1.0.0", [pub1!], ART, appr1!.keyId));
+    expect(w.refused(release("1.0.0", [pub2!], ART, appr2!.keyId))).toBe("release_exists");
+    w.ok(revokeRelease("1.0.0", [admin1!]));
+    expect(w.refused(outcome("1.0.0", all("1.0.0", appr1!.keyId, [appr1!, appr2!]), "approved", [pub1!], appr1!.keyId))).toBe("release_revoked");
   });
 });
 
@@ -223,8 +319,14 @@ describe("break-glass", () => {
     const w = populated("refuse");
     expect(w.add(bgRegister([core1!, core2!])).result).toBe("ignored");
     expect(w.ns().keys.has(stranger!.keyId)).toBe(false);
-    // A record signed by the key break-glass registered is refused by this client...
-    expect(w.refused(reg(testKey(997), "publish", [testKey(997), stranger!]))).toBe("unknown_key");
+    // A record signed by the key break-glass registered is ignored with it (an honest log holds it)...
+    const dependent = w.add(reg(testKey(997), "publish", [testKey(997), stranger!]));
+    expect([dependent.result, dependent.error?.code]).toEqual(["ignored", "unknown_key"]);
+    expect(w.ns().keys.has(testKey(997).keyId)).toBe(false);
+    // ...and so is one signed by the key that one registered, transitively.
+    expect(w.add(release("9.9.9", [testKey(997)])).result).toBe("ignored");
+    // A record that merely fails is still refused.
+    expect(w.refused(reg(testKey(996), "publish", [testKey(996), pub1!]))).toBe("threshold_not_met");
     expect(w.add(bgRevoke([core1!, core2!])).result).toBe("ignored");
     expect(w.ns().keys.get(admin1!.keyId)!.revokedAt).toBeNull();
     // ...and everything else goes on.

@@ -13,6 +13,8 @@ import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
 import { keyIdOf, recordSigningMessage } from "./entry.js";
 import { RuleError } from "./errors.js";
 import { canonicalize } from "./jcs.js";
+import { LayeredMap } from "./layered-map.js";
+import { isCanonicalNamespace } from "./namespace.js";
 import { isRecord } from "./record-shape.js";
 
 export type Role = "publish" | "approve" | "admin";
@@ -45,7 +47,7 @@ export interface KeyInfo {
 
 export interface PolicyInfo {
   adminThreshold: number;
-  groups: Array<{ name: string; members: string[]; threshold: number; excludeRequester: boolean }>;
+  groups: ReadonlyArray<{ name: string; members: string[]; threshold: number; excludeRequester: boolean }>;
   index: bigint;
 }
 
@@ -62,6 +64,8 @@ export interface ReleaseInfo {
   signedBy: string[];
   requester?: string;
   revokedAt: bigint | null;
+  /** The policy in force at the release's index: the one its approval is judged by (null: none). */
+  policy: PolicyInfo | null;
 }
 
 export interface OutcomeInfo {
@@ -72,20 +76,61 @@ export interface OutcomeInfo {
   approvers: string[];
 }
 
+/**
+ * One namespace's state. Values in its maps are replaced, never changed in
+ * place, so that fork() can give a batch a copy in O(1) whose changes reach
+ * this state only through absorb(), after the batch is durable.
+ */
 export class NamespaceState {
   readonly namespace: string;
-  readonly keys = new Map<string, KeyInfo>();
+  readonly keys: LayeredMap<string, KeyInfo>;
   policy: PolicyInfo | null = null;
-  readonly releases = new Map<string, ReleaseInfo>();
+  readonly releases: LayeredMap<string, ReleaseInfo>;
   /** The approved outcome of each release, or the latest rejection. */
-  readonly outcomes = new Map<string, OutcomeInfo>();
+  readonly outcomes: LayeredMap<string, OutcomeInfo>;
   /** Log indices of applied break-glass records. */
-  readonly breakGlass: bigint[] = [];
+  breakGlass: readonly bigint[] = [];
+  /**
+   * Under `breakGlass: "refuse"`: keys that only break-glass brought in (and
+   * keys registered on their authority), by the index of the ignored record.
+   * A record that names one of them is ignored with them, not refused: an
+   * honest log holds it, and only this client's policy sets it aside.
+   */
+  readonly ignoredKeys: LayeredMap<string, bigint>;
   /** The last log index applied or refused here; replay feeds records in order. */
   lastIndex = -1n;
+  /** The state this one was forked from, through any chain of forks (undefined for a root). */
+  readonly root: NamespaceState | undefined;
 
-  constructor(namespace: string) {
+  constructor(namespace: string, from?: NamespaceState) {
     this.namespace = namespace;
+    this.keys = from ? from.keys.fork() : new LayeredMap();
+    this.releases = from ? from.releases.fork() : new LayeredMap();
+    this.outcomes = from ? from.outcomes.fork() : new LayeredMap();
+    this.ignoredKeys = from ? from.ignoredKeys.fork() : new LayeredMap();
+    if (from) {
+      this.policy = from.policy;
+      this.breakGlass = from.breakGlass;
+      this.lastIndex = from.lastIndex;
+    }
+    this.root = from ? (from.root ?? from) : undefined;
+  }
+
+  /** A copy to apply records to; this state is unchanged until absorb(copy). */
+  fork(): NamespaceState {
+    return new NamespaceState(this.namespace, this);
+  }
+
+  /** Takes over everything a fork of this state applied (forks are absorbed in the order they were made). */
+  absorb(fork: NamespaceState): void {
+    if ((fork.root ?? fork) !== this) throw new Error(`absorb: not a fork of this state of ${this.namespace}`);
+    this.keys.absorb(fork.keys);
+    this.releases.absorb(fork.releases);
+    this.outcomes.absorb(fork.outcomes);
+    this.ignoredKeys.absorb(fork.ignoredKeys);
+    this.policy = fork.policy;
+    this.breakGlass = fork.breakGlass;
+    this.lastIndex = fork.lastIndex;
   }
 
   currentKey(keyId: string, role?: Role): KeyInfo | undefined {
@@ -197,9 +242,11 @@ export function isBreakGlass(record: LedgerRecord): boolean {
  */
 export function applyRecord(ns: NamespaceState, record: LedgerRecord, index: bigint, opts: ReplayOptions): ApplyResult {
   if (!isRecord(record) || record.namespace !== ns.namespace) throw new RuleError("invalid_record", "not a valid record for this namespace");
+  if (!isCanonicalNamespace(record.namespace)) throw new RuleError("non_canonical_namespace", `namespace ${record.namespace} is not in its ecosystem's canonical form`);
   if (index <= ns.lastIndex) throw new RuleError("invalid_record", `index ${index} is not after ${ns.lastIndex}`);
   const breakGlass = isBreakGlass(record);
   if (breakGlass && opts.breakGlass === "refuse") {
+    if (record.type === "key.register") ns.ignoredKeys.set(keyIdOf(decodeKey(record.statement.publicKey)), index);
     ns.lastIndex = index;
     return "ignored";
   }
@@ -207,7 +254,7 @@ export function applyRecord(ns: NamespaceState, record: LedgerRecord, index: big
   const apply = RULES[record.type] as (ns: NamespaceState, r: LedgerRecord, i: bigint, s: Signed, o: ReplayOptions, bg: boolean) => () => void;
   const commit = apply(ns, record, index, signed, opts, breakGlass); // throws before any change
   commit();
-  if (breakGlass) ns.breakGlass.push(index);
+  if (breakGlass) ns.breakGlass = [...ns.breakGlass, index];
   ns.lastIndex = index;
   return "applied";
 }
@@ -252,7 +299,7 @@ const keyRevoke: Rule<"key.revoke"> = (ns, r, index, signed, opts, breakGlass) =
   if (breakGlass) requireCore(opts, signed);
   else if (!signed.signers.has(k.keyId)) requireAdmins(ns, signed, "key.revoke");
   return () => {
-    k.revokedAt = index;
+    ns.keys.set(k.keyId, { ...k, revokedAt: index });
   };
 };
 
@@ -289,12 +336,12 @@ const releaseSign: Rule<"release.sign"> = (ns, r, index, signed) => {
   const existing = ns.releases.get(key);
   if (existing) {
     if (existing.revokedAt !== null) throw new RuleError("release_revoked", `${key} was revoked at ${existing.revokedAt}`);
-    if (!sameArtifacts(existing.artifacts, r.statement.artifacts)) {
-      throw new RuleError("release_exists", `${key} was released at ${existing.index} with other artifacts; versions are immutable`);
+    if (!sameArtifacts(existing.artifacts, r.statement.artifacts) || existing.requester !== r.statement.requester) {
+      throw new RuleError("release_exists", `${key} was released at ${existing.index} with other artifacts or another requester; versions are immutable`);
     }
-    // Same artifacts: another publisher's signature on the same release.
+    // The same release: another publisher's signature on it. Its index, and so its policy, stay.
     return () => {
-      for (const id of by) if (!existing.signedBy.includes(id)) existing.signedBy.push(id);
+      ns.releases.set(key, { ...existing, signedBy: [...existing.signedBy, ...by.filter((id) => !existing.signedBy.includes(id))] });
     };
   }
   return () => {
@@ -306,6 +353,7 @@ const releaseSign: Rule<"release.sign"> = (ns, r, index, signed) => {
       signedBy: by,
       ...(r.statement.requester !== undefined ? { requester: r.statement.requester } : {}),
       revokedAt: null,
+      policy: ns.policy,
     });
   };
 };
@@ -317,16 +365,32 @@ const releaseRevoke: Rule<"release.revoke"> = (ns, r, index, signed) => {
   if (!rel) throw new RuleError("unknown_release", `${key} has not been released in ${ns.namespace}`);
   if (rel.revokedAt !== null) throw new RuleError("release_revoked", `${key} was revoked at ${rel.revokedAt}`);
   return () => {
-    rel.revokedAt = index;
+    ns.releases.set(key, { ...rel, revokedAt: index });
   };
 };
 
+/**
+ * The approval rules (docs/records.md "Approval outcomes" says why each exists):
+ * - an outcome follows its release (unknown_release) and carries its artifacts;
+ * - it names the release's requester when the release names one (requester_mismatch);
+ * - it is judged by the policy in force at the release's index, never a later one;
+ * - an approval counts only from an approve key current at the outcome's index
+ *   and registered before the release (so also current at the release's index);
+ * - where a group excludes the requester, the requester proves who they are by
+ *   their own approval among the outcome's (requester_unverified): otherwise the
+ *   publisher could name anyone as requester and exclude nobody who matters.
+ */
 const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) => {
   publishers(ns, signed, ["publish"], "approval.outcome");
   const st = r.statement;
   const key = releaseKey(st.package, st.version);
   const rel = ns.releases.get(key);
-  if (rel && !sameArtifacts(rel.artifacts, st.artifacts)) throw new RuleError("artifact_mismatch", `the outcome's artifacts differ from release ${key}`);
+  if (!rel) throw new RuleError("unknown_release", `${key} has not been released in ${ns.namespace}: an outcome must follow its release`);
+  if (rel.revokedAt !== null) throw new RuleError("release_revoked", `${key} was revoked at ${rel.revokedAt}`);
+  if (!sameArtifacts(rel.artifacts, st.artifacts)) throw new RuleError("artifact_mismatch", `the outcome's artifacts differ from release ${key}`);
+  if (rel.requester !== undefined && st.requester !== rel.requester) {
+    throw new RuleError("requester_mismatch", `the outcome names requester ${st.requester}, release ${key} names ${rel.requester}`);
+  }
   const verify = opts.verify ?? ed25519Verify;
   const message = approvalSigningMessage({ namespace: ns.namespace, ...st });
   const approvers = new Set<string>();
@@ -334,20 +398,24 @@ const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) =
     if (approvers.has(a.keyId)) throw new RuleError("duplicate_approver", `key ${a.keyId} approves twice`);
     const k = ns.currentKey(a.keyId, "approve");
     if (!k) throw new RuleError("bad_approval", `approval by ${a.keyId}: not a current approve key of ${ns.namespace}`);
+    if (k.registeredAt > rel.index) throw new RuleError("bad_approval", `approval by ${a.keyId}: registered at ${k.registeredAt}, after release ${key} at ${rel.index}`);
     const sig = decode64(a.sig, "approval signature");
     if (sig.length !== 64 || !verify(parseBase64(k.publicKey), message, sig)) {
       throw new RuleError("bad_approval", `approval by ${a.keyId} does not verify over this release`);
     }
     approvers.add(a.keyId);
   }
-  const unmet = (ns.policy?.groups ?? []).filter((g) => {
+  const groups = rel.policy?.groups ?? [];
+  const unmet = groups.filter((g) => {
     const counted = g.members.filter((m) => approvers.has(m) && !(g.excludeRequester && m === st.requester));
     return counted.length < g.threshold;
   });
-  if (st.decision === "approved" && unmet.length > 0) {
-    throw new RuleError("threshold_not_met", `approval groups not met: ${unmet.map((g) => g.name).join(", ")}`);
+  const requesterVerified = approvers.has(st.requester) || !groups.some((g) => g.excludeRequester);
+  if (st.decision === "approved") {
+    if (unmet.length > 0) throw new RuleError("threshold_not_met", `approval groups not met under the policy of index ${rel.policy!.index}: ${unmet.map((g) => g.name).join(", ")}`);
+    if (!requesterVerified) throw new RuleError("requester_unverified", `a group excludes the requester, so requester ${st.requester} must approve too, proving who requested`);
   }
-  if (st.decision === "rejected" && unmet.length === 0 && (ns.policy?.groups.length ?? 0) > 0) {
+  if (st.decision === "rejected" && unmet.length === 0 && requesterVerified && groups.length > 0) {
     throw new RuleError("decision_mismatch", "the approvals meet every group: the decision cannot be rejected");
   }
   return () => {
@@ -368,23 +436,26 @@ const RULES: { [T in LedgerRecord["type"]]: Rule<T> } = {
 
 export interface ReleaseStatus {
   release: ReleaseInfo;
-  /** True when the policy has no groups, or an approved outcome for these artifacts is logged. */
+  /** True when the policy in force at the release's index has no groups, or an approved outcome is logged. */
   approved: boolean;
   approvalIndex: bigint | null;
   revoked: boolean;
+  /** The index of the policy.set the release is judged by (null: none was in force). */
+  policyIndex: bigint | null;
 }
 
 export function releaseStatus(ns: NamespaceState, pkg: string, version: string): ReleaseStatus | undefined {
   const release = ns.releases.get(releaseKey(pkg, version));
   if (!release) return undefined;
   const outcome = ns.outcomes.get(releaseKey(pkg, version));
-  const approvedOutcome = outcome?.decision === "approved" && sameArtifacts(outcome.artifacts, release.artifacts) ? outcome : undefined;
-  const needsApproval = (ns.policy?.groups.length ?? 0) > 0;
+  const approvedOutcome = outcome?.decision === "approved" ? outcome : undefined;
+  const needsApproval = (release.policy?.groups.length ?? 0) > 0;
   return {
     release,
     approved: !needsApproval || approvedOutcome !== undefined,
     approvalIndex: approvedOutcome?.index ?? null,
     revoked: release.revokedAt !== null,
+    policyIndex: release.policy?.index ?? null,
   };
 }
 
@@ -422,9 +493,26 @@ export class Replayer {
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
       if (index > ns.lastIndex) ns.lastIndex = index;
+      if (dependsOnIgnored(ns, record)) {
+        // Ignored with the break-glass record it builds on; a key it registers is set aside too.
+        if (record.type === "key.register") ns.ignoredKeys.set(keyIdOf(parseBase64(record.statement.publicKey)), index);
+        return { index, namespace: ns.namespace, type: record.type, result: "ignored", error: e };
+      }
       return { index, namespace: ns.namespace, type: record.type, result: "refused", error: e };
     }
   }
+}
+
+/** Whether a record names a key that only an ignored break-glass record brought in. */
+function dependsOnIgnored(ns: NamespaceState, record: LedgerRecord): boolean {
+  if (ns.ignoredKeys.size === 0) return false;
+  const named = record.signatures.map((s) => s.keyId);
+  const st = record.statement as { keyId?: unknown; approvals?: Array<{ keyId: string }>; groups?: Array<{ members: string[] }>; requester?: unknown };
+  if (typeof st.keyId === "string") named.push(st.keyId);
+  if (typeof st.requester === "string") named.push(st.requester);
+  for (const a of st.approvals ?? []) named.push(a.keyId);
+  for (const g of st.groups ?? []) named.push(...g.members);
+  return named.some((id) => ns.ignoredKeys.has(id));
 }
 
 /** untrusted: `LEDGER_CORE_KEYS` syntax, `<threshold>:<base64 key>,<base64 key>…`. */

@@ -88,6 +88,7 @@ export const NamespaceResponse = z.strictObject({
       signedBy: z.array(hex64),
       approved: z.boolean(),
       approvalIndex: decimal.nullable(),
+      policyIndex: decimal.nullable(),
       revoked: z.boolean(),
     }),
   ),
@@ -122,6 +123,10 @@ export const ReleaseResponse = z.strictObject({
   signedBy: z.array(hex64),
   approved: z.boolean(),
   approvalIndex: decimal.nullable(),
+  /** The policy.set in force at the release's index, by which it is judged (null: none, so no approval needed). */
+  policyIndex: decimal.nullable(),
+  /** The requester the release names, if any; an approval outcome must name the same. */
+  requester: hex64.optional(),
   revoked: z.boolean(),
   treeSize: decimal,
   proof: z.array(hash),

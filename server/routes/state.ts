@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { encodeBase64 } from "../../client/bytes.js";
 import { releaseStatus } from "../../client/replay.js";
 import { NAMESPACE_RE } from "../../schema/records.js";
+import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
 import { ApiError } from "../errors.js";
 import { inclusionProofAndLeaf } from "../log/proofs.js";
 import type { HeadCache } from "../state/head.js";
@@ -23,6 +24,7 @@ export interface StateDeps {
 
 function namespaceParam(v: string): string {
   if (!NAMESPACE_RE.test(v)) throw new ApiError("invalid_parameter", "namespace must look like <ecosystem>:<name>");
+  if (!isCanonicalNamespace(v)) throw new ApiError("non_canonical_namespace", `namespace ${v} is not canonical: ${canonicalNamespace(v)} names the same project`);
   return v;
 }
 
@@ -63,6 +65,7 @@ export function stateRoutes(deps: StateDeps): Hono {
           signedBy: r.signedBy,
           approved: s.approved,
           approvalIndex: s.approvalIndex === null ? null : s.approvalIndex.toString(),
+          policyIndex: s.policyIndex === null ? null : s.policyIndex.toString(),
           revoked: s.revoked,
         };
       }),
@@ -125,7 +128,7 @@ export function stateRoutes(deps: StateDeps): Hono {
     const status = releaseStatus(ns, pkg, version);
     if (!status) throw new ApiError("not_found", `${pkg}@${version} has not been released in ${ns.namespace}`);
     const cp = await deps.head.get();
-    if (!cp || cp.treeSize <= status.release.index) throw new ApiError("store_unavailable", "the release is not yet covered by a checkpoint", { retryAfter: 1 });
+    if (!cp || cp.treeSize <= status.release.index) throw new ApiError("not_yet_covered", "the release is not yet covered by a checkpoint", { retryAfter: 1 });
     const { proof, leafHash } = await inclusionProofAndLeaf(deps.nodes ?? deps.store, status.release.index, cp.treeSize);
     return c.json({
       namespace: ns.namespace,
@@ -137,6 +140,8 @@ export function stateRoutes(deps: StateDeps): Hono {
       signedBy: status.release.signedBy,
       approved: status.approved,
       approvalIndex: status.approvalIndex === null ? null : status.approvalIndex.toString(),
+      policyIndex: status.policyIndex === null ? null : status.policyIndex.toString(),
+      ...(status.release.requester !== undefined ? { requester: status.release.requester } : {}),
       revoked: status.revoked,
       treeSize: cp.treeSize.toString(),
       proof: proof.map(encodeBase64),
