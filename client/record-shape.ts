@@ -23,13 +23,17 @@ const int = (min: number, max: number): Check => (v) => typeof v === "number" &&
 const oneOf = (...xs: string[]): Check => (v) => typeof v === "string" && xs.includes(v);
 const arr = (item: Check, min: number, max: number): Check => (v) => Array.isArray(v) && v.length >= min && v.length <= max && v.every(item);
 
-/** A strict object: required and optional fields, nothing else. */
+/**
+ * A strict object: required and optional fields, nothing else. Own properties
+ * only (Object.hasOwn, never `in`): `constructor`, `toString` or `__proto__`
+ * in a statement are unknown fields, as zod's strictObject finds them.
+ */
 function obj(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
   return (v) => {
     if (!isObj(v)) return false;
-    for (const k of Object.keys(v)) if (!(k in required) && !(k in optional)) return false;
-    for (const [k, c] of Object.entries(required)) if (!(k in v) || !c(v[k])) return false;
-    for (const [k, c] of Object.entries(optional)) if (k in v && v[k] !== undefined && !c(v[k])) return false;
+    for (const k of Object.keys(v)) if (!Object.hasOwn(required, k) && !Object.hasOwn(optional, k)) return false;
+    for (const [k, c] of Object.entries(required)) if (!Object.hasOwn(v, k) || !c(v[k])) return false;
+    for (const [k, c] of Object.entries(optional)) if (Object.hasOwn(v, k) && v[k] !== undefined && !c(v[k])) return false;
     return true;
   };
 }

@@ -37,16 +37,26 @@ const record = fc.constantFrom(...Object.keys(statements)).chain((type) =>
   }),
 );
 
-/** One random damage: drop a field, replace a value, or add an unknown field. */
-const mutated = fc.tuple(record, fc.nat(), anyVal, fc.nat(3)).map(([r, pick, v, how]) => {
+/** Names every object inherits, and `__proto__`: a check with `in` takes them for fields. */
+const INHERITED = ["constructor", "toString", "valueOf", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "__proto__", "__defineGetter__"];
+
+/**
+ * One random damage: drop a field, replace a value, add an unknown field, or
+ * add an inherited name as an own field, at the envelope, the statement or an
+ * artifact/group/signature. Records arrive as JSON, so each is re-parsed from
+ * text, which makes `__proto__` an own property as JSON.parse does.
+ */
+const mutated = fc.tuple(record, fc.nat(), anyVal, fc.nat(3), fc.constantFrom(...INHERITED)).map(([r, pick, v, how, name]) => {
   const copy = JSON.parse(JSON.stringify(r));
-  const targets = [copy, copy.statement];
+  const nested = [copy.statement.artifacts?.[0], copy.statement.groups?.[0], copy.signatures?.[0]].filter(Boolean);
+  const targets = [copy, copy.statement, ...nested];
   const t = targets[pick % targets.length];
   const keys = Object.keys(t);
   if (how === 0 && keys.length) delete t[keys[pick % keys.length]!];
   else if (how === 1 && keys.length) t[keys[pick % keys.length]!] = v;
   else if (how === 2) t.unexpected = v;
-  return copy;
+  else Object.defineProperty(t, name, { value: v ?? 0, enumerable: true, writable: true, configurable: true });
+  return JSON.parse(JSON.stringify(copy));
 });
 
 describe("record shape", () => {
@@ -61,5 +71,23 @@ describe("record shape", () => {
       { numRuns: 3000, seed: 20261123 }, // fixed: the same cases on every run
     );
     expect(accepted).toBeGreaterThan(10); // the generator also produces valid records
+  });
+  it.each(INHERITED)("refuses a valid record with an own %s field, in every object of it, on both sides", (name) => {
+    const valid = {
+      type: "approval.outcome",
+      namespace: "npm:@swc",
+      statement: { package: "p", version: "1", artifacts: [{ name: "a", sha256: "a".repeat(64) }], requester: "a".repeat(64), approvals: [{ keyId: "a".repeat(64), sig: "AAAA" }], decision: "approved" },
+      signatures: [{ keyId: "a".repeat(64), sig: "AAAA" }],
+    };
+    expect(isRecord(valid)).toBe(true);
+    const text = JSON.stringify(valid);
+    // Each object of the record gets the name as its first field, in the JSON text itself.
+    const places = [...text.matchAll(/\{/g)].map((m) => m.index!);
+    expect(places.length).toBe(5);
+    for (const at of places) {
+      const damaged = JSON.parse(`${text.slice(0, at + 1)}${JSON.stringify(name)}:1,${text.slice(at + 1)}`);
+      expect(Object.hasOwn(damaged, "type")).toBe(true);
+      expect([isRecord(damaged), RecordSchema.safeParse(damaged).success]).toEqual([false, false]);
+    }
   });
 });
