@@ -10,6 +10,7 @@ import { FileStateStore } from "./file-state.js";
 import { ed25519VerifyNode } from "./crypto.js";
 import { progressLine } from "./cli-follow.js";
 import { readFileSync } from "node:fs";
+import { escapeTerminal } from "./terminal.js";
 
 /**
  * Where a command writes. `isTTY`: stderr is a terminal (progress bars);
@@ -58,9 +59,10 @@ function server(v: Record<string, any>): string {
   return s;
 }
 
+/** A result: JSON with --json, else one human line; untrusted parts of it are escaped before colours are added. */
 function report(io: Out, v: Record<string, any>, human: string, json: unknown): void {
   if (v.json) io.out(JSON.stringify(json, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) + "\n");
-  else io.out(human.replace(/^ok:/, () => paint(io, "out", "green", "ok:")) + "\n");
+  else io.out(escapeTerminal(human).replace(/^(ok|failed):/, (m, word) => paint(io, "out", word === "ok" ? "green" : "red", m)) + "\n");
 }
 
 async function write(io: Out, v: Record<string, any>, record: unknown, what: string): Promise<number> {
@@ -219,9 +221,12 @@ export const COMMANDS: Record<string, (args: string[], io: Out) => Promise<numbe
     const seconds = (performance.now() - started) / 1000;
     const rate = Math.round(Number(cp.treeSize) / Math.max(seconds, 1e-3));
     const s = client.stats;
-    const summary = { ok: true, origin: client.origin, treeSize: cp.treeSize, seconds: Math.round(seconds * 10) / 10, entriesPerSecond: rate, records: s, namespaces: client.replayer.namespaces.size };
-    report(io, v, `ok: ${client.origin}: ${cp.treeSize} entries verified (leaf hashes, hash chain, root, consistency with the trusted checkpoint) in ${summary.seconds} s (${rate}/s); records applied ${s.applied}, refused ${s.refused}, break-glass ignored ${s.ignored}; ${summary.namespaces} namespaces`, summary);
-    return s.refused > 0 ? 1 : 0;
+    // One answer: a log that holds a record its own rules refuse fails the audit, and says so.
+    const ok = s.refused === 0;
+    const summary = { ok, origin: client.origin, treeSize: cp.treeSize, seconds: Math.round(seconds * 10) / 10, entriesPerSecond: rate, records: s, namespaces: client.replayer.namespaces.size };
+    const verdict = ok ? "ok" : `failed: the log holds ${s.refused} record(s) the rules refuse;`;
+    report(io, v, `${verdict}${ok ? ":" : ""} ${client.origin}: ${cp.treeSize} entries verified (leaf hashes, hash chain, root, consistency with the trusted checkpoint) in ${summary.seconds} s (${rate}/s); records applied ${s.applied}, refused ${s.refused}, ignored with break-glass ${s.ignored}; ${summary.namespaces} namespaces`, summary);
+    return ok ? 0 : 1;
   },
 
   async status(args, io) {
@@ -266,16 +271,16 @@ function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, total: b
 /** Maps failures to exit codes: 1 a check failed, 2 usage, 3 the server could not be used. */
 export function exitCodeFor(e: unknown, io: Out): number | undefined {
   if (e instanceof CliError) {
-    io.err(`ledger: ${e.message}\n`);
+    io.err(`ledger: ${escapeTerminal(e.message)}\n`);
     return e.exitCode;
   }
   if (e instanceof HttpError) {
-    io.err(`ledger: ${e.message}\n`);
+    io.err(`ledger: ${escapeTerminal(e.message)}\n`);
     return 3;
   }
   if (e instanceof LedgerError) {
     const check = e instanceof PolicyError ? ` [${e.check}]` : "";
-    io.err(`ledger: ${paint(io, "err", "red", "verification failed")} (${e.code}${check}): ${e.message}\n`);
+    io.err(`ledger: ${paint(io, "err", "red", "verification failed")} (${e.code}${check}): ${escapeTerminal(e.message)}\n`);
     return 1;
   }
   return undefined;

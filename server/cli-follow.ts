@@ -7,6 +7,7 @@ import { parseCoreKeys, releaseStatus, type ReplayEvent } from "../client/replay
 import type { LedgerRecord } from "../schema/records.js";
 import { CliError } from "./cli-records.js";
 import { paint, type Out } from "./cli-commands.js";
+import { escapeTerminal } from "./terminal.js";
 import { ed25519VerifyNode } from "./crypto.js";
 import { FileStateStore } from "./file-state.js";
 import { StartupError } from "./ledger.js";
@@ -201,7 +202,8 @@ export async function monitorCommand(args: string[], io: Out): Promise<number> {
       if (!watched.has(event.namespace) && !(typeof r?.namespace === "string" && watched.has(r.namespace))) return;
       const report = describe(event, r, client);
       const alerts = report.alerts.map((a) => paint(io, "out", a === "BREAK-GLASS" || a.startsWith("RELEASE WITHOUT") ? "red" : "yellow", `[${a}]`));
-      io.out(v.json ? JSON.stringify(report) + "\n" : `${report.index} ${report.namespace} ${report.summary}${alerts.length ? `  ${alerts.join(" ")}` : ""}\n`);
+      // Labels, reasons, names: whatever a record says is escaped before it reaches a terminal.
+      io.out(v.json ? JSON.stringify(report) + "\n" : `${report.index} ${escapeTerminal(report.namespace)} ${escapeTerminal(report.summary)}${alerts.length ? `  ${alerts.join(" ")}` : ""}\n`);
       if (v.webhook) {
         await fetch(v.webhook, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(report) }).catch((e) => io.err(`ledger: webhook: ${(e as Error).message}\n`));
       }

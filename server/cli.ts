@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
+import { escapeTerminal } from "./terminal.js";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
 
@@ -147,7 +148,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     const code = exitCodeFor(e, io);
     if (code !== undefined) return code;
     if (e instanceof ConfigError || e instanceof StartupError || e instanceof KeyFileError || e instanceof UsageError) {
-      io.err(`ledger: ${e.message}\n`);
+      io.err(`ledger: ${escapeTerminal(e.message)}\n`);
       return 2;
     }
     throw e;
