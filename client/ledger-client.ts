@@ -7,9 +7,9 @@
  */
 import { bytesEqual, encodeBase64, parseBase64 } from "./bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
-import { ZERO_HASH, entryLeafHash, parseEntry } from "./entry.js";
+import { entryLeafHash } from "./entry.js";
 import { FormatError, HttpError, InconsistencyError, LedgerError, PolicyError, RootMismatchError } from "./errors.js";
-import { CompactRange } from "./merkle-tree.js";
+import { LogBuilder } from "./log-builder.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 import { createVerifier, type NoteVerifier } from "./note.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
@@ -73,8 +73,7 @@ export interface VerifiedRelease extends ReleaseQuery {
 }
 
 interface Sync {
-  range: CompactRange;
-  prev: Uint8Array;
+  log: LogBuilder;
   replayer: Replayer;
   stats: ReplayStats;
 }
@@ -107,8 +106,7 @@ export class LedgerClient {
 
   #freshSync(): Sync {
     return {
-      range: new CompactRange(0n, []),
-      prev: ZERO_HASH,
+      log: new LogBuilder(),
       replayer: new Replayer({ breakGlass: this.#opts.breakGlass, coreKeys: this.#opts.coreKeys, verify: this.#opts.verify }),
       stats: { applied: 0, refused: 0, ignored: 0 },
     };
@@ -121,7 +119,7 @@ export class LedgerClient {
 
   /** Entries synced and verified so far. */
   get syncedSize(): bigint {
-    return this.#sync.range.size;
+    return this.#sync.log.size;
   }
 
   /** The replayed state of every namespace synced so far. */
@@ -260,17 +258,17 @@ export class LedgerClient {
   async sync(): Promise<SignedCheckpoint> {
     const cp = await this.update();
     const s = this.#sync;
-    while (s.range.size < cp.treeSize) {
+    while (s.log.size < cp.treeSize) {
       const entries = this.#opts.transport === "json" ? await this.#jsonPage(cp.treeSize) : await this.#bundle(cp.treeSize);
       for (const e of entries) {
         this.#applyEntry(e);
         // Reported right after each record applies, so the state it sees is the state at that index.
         for (const [event, record] of this.#events.splice(0)) await this.#opts.onRecord?.(event, record);
       }
-      this.#opts.onProgress?.(s.range.size, cp.treeSize);
+      this.#opts.onProgress?.(s.log.size, cp.treeSize);
     }
-    if (!bytesEqual(s.range.root(), cp.rootHash)) {
-      const got = s.range.root();
+    if (!bytesEqual(s.log.root(), cp.rootHash)) {
+      const got = s.log.root();
       this.#sync = this.#freshSync(); // nothing from a log that lies is kept
       throw new RootMismatchError(got, cp.rootHash);
     }
@@ -279,7 +277,7 @@ export class LedgerClient {
 
   /** The next entries from the C2SP entry bundle (immutable, CDN-cacheable) that holds them. */
   async #bundle(treeSize: bigint): Promise<Uint8Array[]> {
-    const start = this.#sync.range.size;
+    const start = this.#sync.log.size;
     const t = start / BigInt(TILE_WIDTH);
     const w = tileWidth(0, t, treeSize);
     const all = parseEntryBundle(new Uint8Array(await (await this.#get(this.#opts.url, "/" + tilePath("entries", t, w))).arrayBuffer()));
@@ -288,7 +286,7 @@ export class LedgerClient {
   }
 
   async #jsonPage(treeSize: bigint): Promise<Uint8Array[]> {
-    const start = this.#sync.range.size;
+    const start = this.#sync.log.size;
     const limit = treeSize - start > 1000n ? 1000n : treeSize - start;
     const page = await this.#json(this.#opts.url, `/v1/entries?start=${start}&limit=${limit}`);
     const entries = page.entries as Array<{ entry: string; leafHash: string }> | undefined;
@@ -302,12 +300,7 @@ export class LedgerClient {
 
   #applyEntry(bytes: Uint8Array): void {
     const s = this.#sync;
-    const leafHash = entryLeafHash(bytes);
-    const entry = parseEntry(bytes);
-    if (entry.index !== s.range.size) throw new PolicyError("entry", `entry at position ${s.range.size} says index ${entry.index}`);
-    if (!bytesEqual(entry.prev, s.prev)) throw new PolicyError("hash_chain", `entry ${entry.index} does not link to entry ${entry.index - 1n}`);
-    s.range.append(leafHash);
-    s.prev = leafHash;
+    const { entry } = s.log.appendBytes(bytes); // the shared core: next index, linked to the previous leaf
     const event = s.replayer.apply(entry.record, entry.index);
     s.stats[event.result]++;
     this.#events.push([event, entry.record]);

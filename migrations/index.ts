@@ -3,9 +3,11 @@ import type { Migration } from "kysely";
 import * as log from "./2026-11-23T0800-log.js";
 import * as writerTokens from "./2026-11-23T0900-writer-tokens.js";
 import * as mirror from "./2026-11-23T1000-mirror.js";
+import * as lookups from "./2026-12-03T0900-lookups.js";
 
 export const migrations: Record<string, Migration> = {
   "2026-11-23T0800-log": log,
   "2026-11-23T0900-writer-tokens": writerTokens,
   "2026-11-23T1000-mirror": mirror,
+  "2026-12-03T0900-lookups": lookups,
 };

@@ -63,6 +63,12 @@ export interface EvidenceTable {
   body: Immutable<string>;
 }
 
+/** Which entries register which key (GET /v1/keys/<id>); written with the entries. */
+export interface KeyRegistrationsTable {
+  key_id: Immutable<string>;
+  idx: Int8;
+}
+
 export interface Database {
   entries: EntriesTable;
   tree_nodes: TreeNodesTable;
@@ -71,4 +77,5 @@ export interface Database {
   writer_tokens: WriterTokensTable;
   cosignatures: CosignaturesTable;
   evidence: EvidenceTable;
+  key_registrations: KeyRegistrationsTable;
 }

@@ -4,7 +4,7 @@ import type { Writer } from "./auth.js";
 import type { NamespaceCache } from "./state/namespaces.js";
 import { stateRoutes } from "./routes/state.js";
 import { HTTPException } from "hono/http-exception";
-import { ApiError } from "./errors.js";
+import { ApiError, toApiError } from "./errors.js";
 import type { Sequencer } from "./log/sequencer.js";
 import type { VerifyPool } from "./log/verify-pool.js";
 import { readRoutes } from "./routes/read.js";
@@ -89,7 +89,8 @@ export function createApp(appDeps: AppDeps): Hono {
   });
 
   app.onError(function handleError(err, c) {
-    if (err instanceof ApiError) return errorResponse(c, err);
+    const mapped = toApiError(err);
+    if (mapped) return errorResponse(c, mapped);
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? "too_large" : err.status === 401 ? "unauthorized" : "bad_request";
       return errorResponse(c, new ApiError(code, err.message || "bad request"));

@@ -1,4 +1,6 @@
-import type { RuleCode } from "../client/errors.js";
+import { RuleError, type RuleCode } from "../client/errors.js";
+import { SequencerError, type SequencerErrorCode } from "./log/errors.js";
+import { MirrorError, type MirrorErrorCode } from "./mirror/errors.js";
 
 /**
  * Server errors: handlers throw ApiError with a stable code; one table maps
@@ -9,6 +11,7 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   invalid_record: 400,
   invalid_parameter: 400,
+  non_canonical_namespace: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -32,24 +35,34 @@ export const ERROR_STATUS = {
   decision_mismatch: 422,
   break_glass_unavailable: 422,
   break_glass_refused: 422,
+  requester_mismatch: 422,
+  requester_unverified: 422,
   rate_limited: 429,
   internal: 500,
+  source_unreachable: 502,
+  source_invalid: 502,
   overloaded: 503,
-  store_unavailable: 503,
+  shutting_down: 503,
+  store_failed: 503,
   not_signing: 503,
+  no_checkpoint: 503,
+  not_yet_covered: 503,
+  unsigned_leftovers: 503,
+  equivocation: 503,
+  log_breaks_rules: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-// Every rule of the state machine has an HTTP status: this fails to compile otherwise.
-const everyRuleHasAStatus: RuleCode extends ErrorCode ? true : never = true;
-void everyRuleHasAStatus;
+// Every code of the rules, the sequencer and the mirror has an HTTP status: this fails to compile otherwise.
+const everyCodeHasAStatus: RuleCode | SequencerErrorCode | MirrorErrorCode extends ErrorCode ? true : never = true;
+void everyCodeHasAStatus;
 
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly retryAfter: number | undefined;
-  constructor(code: ErrorCode, message: string, opts: { retryAfter?: number } = {}) {
-    super(message);
+  constructor(code: ErrorCode, message: string, opts: { retryAfter?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "ApiError";
     this.code = code;
     this.retryAfter = opts.retryAfter;
@@ -59,10 +72,13 @@ export class ApiError extends Error {
   }
 }
 
-/** The sequencer found stored state that disagrees with recomputation: it must stop signing. */
-export class InvariantError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvariantError";
-  }
+/**
+ * The one place where errors of the other domains become HTTP errors (same
+ * code, the table's status); undefined for anything unexpected (a 500).
+ */
+export function toApiError(e: unknown): ApiError | undefined {
+  if (e instanceof ApiError) return e;
+  if (e instanceof RuleError) return new ApiError(e.code, e.message, { cause: e });
+  if (e instanceof SequencerError || e instanceof MirrorError) return new ApiError(e.code, e.message, { retryAfter: e.retryAfter, cause: e });
+  return undefined;
 }

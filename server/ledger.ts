@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { createApp } from "./app.js";
 import { DEFAULT_ORIGIN, type Config } from "./config.js";
-import { InvariantError } from "./errors.js";
+import type { InvariantError } from "./log/errors.js";
 import { createRecordRules } from "./log/rules.js";
 import { createWriterAuth } from "./auth.js";
 import { WitnessSubmitter } from "./log/witnesses.js";

@@ -93,7 +93,7 @@ describe.each(STORES)("faults in the commit protocol: $kind", (fixture) => {
     const failed = await post(record);
     fault = undefined;
     expect(failed.status).toBe(503);
-    expect(failed.body.error.code).toBe("store_unavailable");
+    expect(failed.body.error.code).toBe("store_failed");
     const afterFault = await verifyLog();
     expect(afterFault).toBe(when === "commit" ? size + 1n : size); // only a fault after COMMIT leaves the batch persisted
     const retry = await post(record);

@@ -52,7 +52,7 @@ describe.each([1, 0])("mirror against a log that logged a bad signature (verify 
   });
 
   it("stores nothing of the chunk, stops with the entry's index, fails /healthz and cosigns nothing", async () => {
-    await expect(mirror.follower.syncTo()).rejects.toMatchObject({ code: "bad_signature" });
+    await expect(mirror.follower.syncTo()).rejects.toMatchObject({ code: "log_breaks_rules" });
     expect(mirror.follower.fatal).toMatch(/at index 6: bad_signature/);
     expect(await mirror.store.entryCount()).toBe(0n);
     expect(await mirror.store.latestCheckpoint()).toBeUndefined();

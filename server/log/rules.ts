@@ -5,11 +5,9 @@ import { createHash } from "node:crypto";
  * ignore. Signatures already verified on the request path are not verified again.
  */
 import { encodeBase64, encodeHex } from "../../client/bytes.js";
-import { RuleError } from "../../client/errors.js";
 import { applyRecord, type NamespaceState } from "../../client/replay.js";
 import type { LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
-import { ApiError } from "../errors.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import type { SequencerTx } from "../store/store.js";
 import type { BatchRules } from "./sequence.js";
@@ -22,10 +20,6 @@ export function verifiedKey(publicKey: Uint8Array, message: Uint8Array, sig: Uin
   return `${encodeHex(publicKey)}:${encodeBase64(sig)}:${createHash("sha256").update(message).digest("base64")}`;
 }
 
-export function ruleToApiError(e: RuleError): ApiError {
-  return new ApiError(e.code, e.message);
-}
-
 /**
  * The record rules for one batch. `opts.verify` replaces signature
  * verification (the mirror defers it to threads and checks the results
@@ -36,7 +30,7 @@ export function createRecordRules(
   cache: NamespaceCache,
   opts: {
     verify?: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean;
-    /** States of a batch checked but not yet stored: looked up before the cache, which may have evicted them. */
+    /** Forks of a batch checked but not yet stored (the mirror's pipeline): this batch forks them instead of the cache's states. */
     pending?: Map<string, NamespaceState>;
   } = {},
 ): () => BatchRules & { states: Map<string, NamespaceState> } {
@@ -48,25 +42,23 @@ export function createRecordRules(
         await cache.begin(treeSize, tx);
       },
       async check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: VerifiedSignatures) {
-        let ns = states.get(record.namespace) ?? opts.pending?.get(record.namespace);
-        if (ns) states.set(record.namespace, ns);
-        else {
-          ns = await cache.get(record.namespace, tx);
+        // The batch works on forks: the cached state changes only at commit, after COMMIT.
+        let ns = states.get(record.namespace);
+        if (!ns) {
+          ns = (opts.pending?.get(record.namespace) ?? (await cache.get(record.namespace, tx))).fork();
           states.set(record.namespace, ns);
         }
         const verify = opts.verify ?? ((pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => verified?.has(verifiedKey(pub, msg, sig)) || ed25519VerifyNode(pub, msg, sig));
-        try {
-          applyRecord(ns, record, index, { ...cache.opts, verify });
-        } catch (e) {
-          if (e instanceof RuleError) throw ruleToApiError(e);
-          throw e;
-        }
+        applyRecord(ns, record, index, { ...cache.opts, verify }); // RuleError: refused, the state unchanged
       },
       committed(treeSize: bigint) {
-        cache.committed(treeSize);
+        cache.commit(states.values(), treeSize);
       },
       rollback() {
-        cache.evict(states.keys());
+        // The forks go; the cached states never saw the batch. They are forgotten all the same:
+        // a failure reported after COMMIT leaves entries they lack, which a reload reads.
+        cache.forget(states.keys());
+        states.clear();
       },
     };
   };

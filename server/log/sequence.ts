@@ -4,13 +4,15 @@
  * at each write says what a crash right there leaves behind.
  */
 import { bytesEqual, encodeHex } from "../../client/bytes.js";
-import { ZERO_HASH, entryLeafHash, formatEntry } from "../../client/entry.js";
+import { ZERO_HASH } from "../../client/entry.js";
+import { RuleError } from "../../client/errors.js";
+import { LogBuilder } from "../../client/log-builder.js";
 import { formatCheckpoint } from "../../client/checkpoint.js";
 import { EMPTY_ROOT } from "../../client/hash.js";
 import { CompactRange, nodeKey, rangeNodes } from "../../client/merkle-tree.js";
 import type { LedgerRecord } from "../../schema/records.js";
-import { ApiError, InvariantError } from "../errors.js";
-import { MissingNodeError, type NewEntry, type SequencerTx, type StoredCheckpoint, type StoredNode, type Store } from "../store/store.js";
+import { InvariantError } from "./errors.js";
+import { MissingNodeError, newEntry, type NewEntry, type SequencerTx, type StoredCheckpoint, type StoredNode, type Store } from "../store/store.js";
 import type { LogSigner } from "./signer.js";
 
 export interface PendingRecord {
@@ -22,11 +24,11 @@ export interface PendingRecord {
 
 export type SequenceOutcome =
   | { ok: true; index: bigint; leafHash: Uint8Array; duplicate: boolean }
-  | { ok: false; error: ApiError };
+  | { ok: false; error: RuleError };
 
 /** State rules applied in log order while sequencing (see server/log/rules.ts). */
 export interface BatchRules {
-  /** Throws ApiError when `record` may not be appended at `index` given all before it. */
+  /** Throws RuleError when `record` may not be appended at `index` given all before it. */
   check(tx: SequencerTx, record: LedgerRecord, index: bigint, verified?: Set<string>): Promise<void>;
   /** Called under the lock with the log's size before any check. */
   begin(treeSize: bigint, tx: SequencerTx): Promise<void>;
@@ -70,12 +72,8 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
 
     const head = await tx.latestCheckpoint();
     const size = head?.treeSize ?? 0n;
-    const range = await loadRange(tx, size);
     // Invariant: the stored nodes must reproduce the signed root.
-    if (!bytesEqual(range.root(), head?.rootHash ?? EMPTY_ROOT)) {
-      throw new InvariantError(`stored tree nodes give a root other than checkpoint ${size}`);
-    }
-    let prev = size === 0n ? ZERO_HASH : (await tx.readNodes([{ level: 0, index: size - 1n }])).get(`0/${size - 1n}`)!;
+    const log = await loadLog(tx, size, head?.rootHash ?? EMPTY_ROOT);
 
     await rules.begin(size, tx);
     const existing = await tx.findRecords(batch.map((p) => p.recordHash));
@@ -92,21 +90,17 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
         outcomes.push({ ok: true, ...dup, duplicate: true });
         continue;
       }
-      const index = range.size;
       try {
-        await rules.check(tx, p.record, index, p.verified);
+        await rules.check(tx, p.record, log.size, p.verified);
       } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
+        if (!(e instanceof RuleError)) throw e;
         outcomes.push({ ok: false, error: e });
         continue;
       }
-      const entry = formatEntry({ index, prev, time, record: p.record });
-      const leafHash = entryLeafHash(entry);
-      range.append(leafHash, (id, hash) => nodes.push({ ...id, hash }));
-      entries.push({ index, leafHash, entry, recordHash: p.recordHash, type: p.record.type, namespace: p.record.namespace });
+      const { index, entry, leafHash } = log.appendRecord(p.record, time, (id, hash) => nodes.push({ ...id, hash }));
+      entries.push(newEntry(index, leafHash, entry, p.record));
       seenInBatch.set(hex, { index, leafHash });
       outcomes.push({ ok: true, index, leafHash, duplicate: false });
-      prev = leafHash;
     }
 
     if (entries.length === 0) {
@@ -118,7 +112,7 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
     // any of them rolls the whole batch back and no client has been answered.
     await tx.insertEntries(entries);
     await tx.insertNodes(nodes);
-    const checkpoint = await signCheckpoint(deps, range.size, range.root());
+    const checkpoint = await signCheckpoint(deps, log.size, log.root());
     // The signed note exists only in memory until COMMIT: if COMMIT fails it
     // was never served, and the next batch signs the same size afresh.
     await tx.insertCheckpoint(checkpoint);
@@ -127,15 +121,24 @@ async function commitBatch(deps: SequenceDeps, rules: BatchRules, batch: Pending
   // After COMMIT returns, the batch is durable; only then are clients answered.
 }
 
-async function loadRange(tx: SequencerTx, size: bigint): Promise<CompactRange> {
+/**
+ * The stored log of `size` entries as a LogBuilder: its right border and last
+ * leaf from the stored nodes, which MUST give `rootHash` when one is signed
+ * for this size (InvariantError otherwise). A mirror's entries stored past its
+ * checkpoint have no signed root yet: the next chunk's proof checks them.
+ */
+export async function loadLog(reader: Pick<SequencerTx, "readNodes">, size: bigint, rootHash: Uint8Array | undefined): Promise<LogBuilder> {
   const ids = rangeNodes(0n, size);
+  let log: LogBuilder;
   try {
-    const got = await tx.readNodes([...ids, ...(size > 0n ? [{ level: 0, index: size - 1n }] : [])]);
-    return new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
+    const got = await reader.readNodes([...ids, ...(size > 0n ? [{ level: 0, index: size - 1n }] : [])]);
+    log = new LogBuilder(new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!)), size === 0n ? ZERO_HASH : got.get(`0/${size - 1n}`)!);
   } catch (e) {
-    if (e instanceof MissingNodeError) throw new InvariantError(`checkpoint ${size} is not backed by stored nodes: ${e.message}`);
+    if (e instanceof MissingNodeError) throw new InvariantError(`checkpoint ${size} is not backed by stored nodes`, { cause: e });
     throw e;
   }
+  if (rootHash && !bytesEqual(log.root(), rootHash)) throw new InvariantError(`stored tree nodes give a root other than checkpoint ${size}`);
+  return log;
 }
 
 async function signCheckpoint(deps: SequenceDeps, treeSize: bigint, rootHash: Uint8Array): Promise<StoredCheckpoint> {

@@ -41,7 +41,7 @@ describe("sequencer", () => {
     expect((await l.store.latestCheckpoint())!.treeSize).toBe(1n);
   });
 
-  it("answers 503 store_unavailable when the transaction fails, and nothing is written", async () => {
+  it("answers 503 store_failed when the transaction fails, and nothing is written", async () => {
     const l = await start({ BATCH_MAX_AGE_MS: "1" });
     const real = l.store.sequence.bind(l.store);
     l.store.sequence = (fn) =>
@@ -51,7 +51,7 @@ describe("sequencer", () => {
       });
     const res = await post(l, registerKey("npm:fail", testKey(32)));
     expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe("store_unavailable");
+    expect((await res.json()).error.code).toBe("store_failed");
     expect((await l.store.latestCheckpoint())!.treeSize).toBe(0n);
     expect(await l.store.getEntry(0n)).toBeUndefined();
     l.store.sequence = real;

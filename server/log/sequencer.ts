@@ -3,7 +3,7 @@
  * `batchMaxSize` have gathered, then one batch is sequenced at a time. A full
  * pool answers 503 with Retry-After instead of growing without bound.
  */
-import { ApiError, InvariantError } from "../errors.js";
+import { InvariantError, SequencerError } from "./errors.js";
 import { sequenceBatch, type PendingRecord, type SequenceDeps } from "./sequence.js";
 import type { StoredCheckpoint } from "../store/store.js";
 
@@ -69,10 +69,10 @@ export class Sequencer {
   }
 
   submit(p: PendingRecord): Promise<AppendResult> {
-    if (this.#fatal) return Promise.reject(new ApiError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60 }));
-    if (this.#closed) return Promise.reject(new ApiError("overloaded", "the server is shutting down", { retryAfter: 5 }));
+    if (this.#fatal) return Promise.reject(new SequencerError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60, cause: this.#fatal }));
+    if (this.#closed) return Promise.reject(new SequencerError("shutting_down", "the server is shutting down", { retryAfter: 5 }));
     if (this.#pool.length >= this.#opts.maxPending) {
-      return Promise.reject(new ApiError("overloaded", `${this.#pool.length} appends are waiting: try again shortly`, { retryAfter: 1 }));
+      return Promise.reject(new SequencerError("overloaded", `${this.#pool.length} appends are waiting: try again shortly`, { retryAfter: 1 }));
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.#pool.push({ ...p, resolve, reject, at: performance.now() });
@@ -104,7 +104,7 @@ export class Sequencer {
 
   async #runOnce(): Promise<void> {
     const batch = this.#pool.splice(0, this.#opts.batchMaxSize);
-    if (this.#fatal) return void batch.forEach((w) => w.reject(new ApiError("not_signing", "the log has stopped signing", { retryAfter: 60 })));
+    if (this.#fatal) return void batch.forEach((w) => w.reject(new SequencerError("not_signing", "the log has stopped signing", { retryAfter: 60, cause: this.#fatal })));
     try {
       const started = performance.now();
       const { outcomes, checkpoint } = await sequenceBatch(this.#deps, batch);
@@ -131,12 +131,12 @@ export class Sequencer {
       if (e instanceof InvariantError) {
         this.#fatal = e;
         this.#opts.onFatal(e);
-        for (const w of [...batch, ...this.#pool.splice(0)]) w.reject(new ApiError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60 }));
+        for (const w of [...batch, ...this.#pool.splice(0)]) w.reject(new SequencerError("not_signing", "the log has stopped signing: an invariant failed", { retryAfter: 60, cause: this.#fatal }));
         return;
       }
       this.#opts.onBatchError?.(e);
       // The transaction rolled back: nothing of this batch was written.
-      for (const w of batch) w.reject(new ApiError("store_unavailable", "the append was not stored: the database failed; retry", { retryAfter: 1 }));
+      for (const w of batch) w.reject(new SequencerError("store_failed", "the append was not stored: the database failed; retry", { retryAfter: 1, cause: e }));
     }
   }
 

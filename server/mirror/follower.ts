@@ -7,20 +7,22 @@
  */
 import { bytesEqual } from "../../client/bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
-import { entryLeafHash, parseEntry, recordHash, ZERO_HASH } from "../../client/entry.js";
 import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
 import { LedgerError } from "../../client/errors.js";
 import { evidenceOf, type EquivocationEvidence } from "../../client/evidence.js";
-import { CompactRange, consistencyProofRanges, hashRanges, nodeKey, rangeNodes } from "../../client/merkle-tree.js";
+import { consistencyProofRanges, hashRanges } from "../../client/merkle-tree.js";
 import { verifyConsistency } from "../../client/merkle-verify.js";
 import type { NoteVerifier } from "../../client/note.js";
 import { parseEntryBundle, tileNodeReader, tilePath, tileWidth, TILE_WIDTH } from "../../client/tiles.js";
-import { ApiError } from "../errors.js";
+import { MirrorError } from "./errors.js";
+import { RuleError } from "../../client/errors.js";
+import { EMPTY_ROOT } from "../../client/hash.js";
+import { loadLog } from "../log/sequence.js";
 import { createRecordRules } from "../log/rules.js";
 import { consistencyProof } from "../log/proofs.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import type { NamespaceState } from "../../client/replay.js";
-import type { NewEntry, SequencerTx, Store, StoredCheckpoint, StoredNode } from "../store/store.js";
+import { newEntry, type NewEntry, type SequencerTx, type Store, type StoredCheckpoint, type StoredNode } from "../store/store.js";
 import type { Cosigner } from "./cosigner.js";
 
 /** Entries verified and committed together (64 full bundles). */
@@ -36,8 +38,10 @@ interface Chunk {
   deferredAt: bigint[];
   end: bigint;
   total: bigint;
-  /** The namespace states this chunk changed (kept referenced until it is stored). */
+  /** Forks of the namespace states with this chunk applied: the next chunk forks them, and they become the cached states once this chunk is stored. */
   states: Map<string, NamespaceState>;
+  /** Folds `states` into the namespace cache; called after the chunk is stored. */
+  committed(treeSize: bigint): void;
 }
 
 
@@ -88,8 +92,13 @@ export class MirrorFollower {
   }
 
   async #get(base: string, path: string): Promise<Response> {
-    const res = await this.#fetch(`${base.replace(/\/$/, "")}/${path.replace(/^\//, "")}`);
-    if (!res.ok) throw new ApiError("store_unavailable", `source answered ${res.status} for ${path}`, { retryAfter: 5 });
+    let res: Response;
+    try {
+      res = await this.#fetch(`${base.replace(/\/$/, "")}/${path.replace(/^\//, "")}`);
+    } catch (e) {
+      throw new MirrorError("source_unreachable", `cannot reach ${base}`, { retryAfter: 5, cause: e });
+    }
+    if (!res.ok) throw new MirrorError("source_unreachable", `${base} answered ${res.status} for ${path}`, { retryAfter: 5 });
     return res;
   }
 
@@ -103,7 +112,7 @@ export class MirrorFollower {
 
   async #syncTo(note?: string): Promise<StoredCheckpoint> {
     const { store } = this.#d;
-    if (this.failing) throw new ApiError("not_signing", this.failing, { retryAfter: 60 });
+    if (this.failing) throw new MirrorError(this.fork ? "equivocation" : "log_breaks_rules", this.failing, { retryAfter: 60 });
     const cp = this.open(note ?? (await (await this.#get(this.#d.source, "/checkpoint")).text()));
     const local = await store.latestCheckpoint();
     if (local && cp.treeSize <= local.treeSize) {
@@ -118,10 +127,9 @@ export class MirrorFollower {
       await this.checkAgainstOwn(cp, this.#d.source);
       return this.#store(cp, [], []);
     }
-    const ids = rangeNodes(0n, size);
-    const got = await store.readNodes(size > 0n ? [...ids, { level: 0, index: size - 1n }] : ids);
-    const range = new CompactRange(size, ids.map((id) => got.get(nodeKey(id))!));
-    let prev = size > 0n ? got.get(`0/${size - 1n}`)! : ZERO_HASH;
+    // What we hold: entries of our checkpoint (whose root must match), and perhaps more an
+    // interrupted catch-up left, which the first chunk's proof against `cp` checks.
+    const log = await loadLog(store, size, size === (local?.treeSize ?? 0n) ? (local?.rootHash ?? EMPTY_ROOT) : undefined);
     let stored: StoredCheckpoint | undefined;
     // Signatures are verified on the pool's threads while the next chunk is parsed and checked
     // here; a chunk is stored only once all its signatures verified. The rules run with every
@@ -139,44 +147,41 @@ export class MirrorFollower {
         const deferredAt: bigint[] = [];
         let at = 0n;
         const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.states })();
-        await rules.begin(size, store as unknown as SequencerTx);
+        // Only our own chunks write this database: the cache is complete up to the first chunk's start.
+        if (!inFlight) await rules.begin(size, store as unknown as SequencerTx);
         const entries = await fetching!;
         fetching = end < cp.treeSize ? this.#fetchEntries(end, chunkEnd(end), cp.treeSize) : undefined;
         fetching?.catch(() => {}); // awaited on the next turn; a failure there is reported then
         const rows: NewEntry[] = [];
         const nodes: StoredNode[] = [];
-        for (const [i, bytes] of entries.entries()) {
-          const index = size + BigInt(i);
-          at = index;
-          const leafHash = entryLeafHash(bytes);
-          const entry = parseEntry(bytes);
-          if (entry.index !== index) throw new ApiError("invalid_record", `source entry at ${index} says index ${entry.index}`);
-          if (!bytesEqual(entry.prev, prev)) throw new ApiError("invalid_record", `source entry ${index} breaks the hash chain`);
-          await rules.check(store as unknown as SequencerTx, entry.record, index).catch((e) => {
-            if (e instanceof ApiError) this.fatal = `the log holds a record the rules refuse at index ${index}: ${e.code}: ${e.message}`;
+        for (const bytes of entries) {
+          at = log.size;
+          // The shared core: canonical entry, next index, linked to the previous leaf (PolicyError otherwise).
+          const { entry, leafHash } = log.appendBytes(bytes, (id, hash) => nodes.push({ ...id, hash }));
+          await rules.check(store as unknown as SequencerTx, entry.record, entry.index).catch((e) => {
+            if (e instanceof RuleError) this.fatal = `the log holds a record the rules refuse at index ${entry.index}: ${e.code}: ${e.message}`;
             throw e;
           });
-          range.append(leafHash, (id, hash) => nodes.push({ ...id, hash }));
-          rows.push({ index, leafHash, entry: bytes, recordHash: recordHash(entry.record), type: entry.record.type, namespace: entry.record.namespace });
-          prev = leafHash;
+          rows.push(newEntry(entry.index, leafHash, bytes, entry.record));
         }
         // This chunk's tree must be a prefix of the signed tree.
         if (end < cp.treeSize) {
           const proof = await hashRanges(consistencyProofRanges(end, cp.treeSize), tiles);
-          verifyConsistency(end, cp.treeSize, proof, range.root(), cp.rootHash);
-        } else if (!bytesEqual(range.root(), cp.rootHash)) {
-          throw new ApiError("invalid_record", `the source's entries do not give the root of its checkpoint ${cp.treeSize}`);
+          verifyConsistency(end, cp.treeSize, proof, log.root(), cp.rootHash);
+        } else if (!bytesEqual(log.root(), cp.rootHash)) {
+          throw new MirrorError("source_invalid", `the source's entries do not give the root of its checkpoint ${cp.treeSize}`, { retryAfter: 5 });
         }
-        // The namespace states now include this chunk; if it is not stored after all, they are dropped.
-        rules.committed(end);
         if (inFlight) stored = await this.#finish(inFlight);
-        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification: this.#d.verifyPool.verify(deferred), deferredAt, end, total: cp.treeSize, states: rules.states };
+        const verification = this.#d.verifyPool.verify(deferred);
+        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification, deferredAt, end, total: cp.treeSize, states: rules.states, committed: (n) => rules.committed(n) };
         size = end;
       }
       if (inFlight) stored = await this.#finish(inFlight);
     } catch (e) {
       this.#d.namespaces.clear();
-      if (e instanceof LedgerError && !this.fatal) throw new ApiError("store_unavailable", `source served data that does not verify: ${e.message}`, { retryAfter: 5 });
+      if (e instanceof MirrorError) throw e;
+      if (this.fatal) throw new MirrorError("log_breaks_rules", this.fatal, { retryAfter: 60, cause: e });
+      if (e instanceof LedgerError) throw new MirrorError("source_invalid", `source served data that does not verify: ${e.message}`, { retryAfter: 5, cause: e });
       throw e;
     }
     return stored ?? (await this.#store(cp, [], []));
@@ -189,9 +194,10 @@ export class MirrorFollower {
     if (bad >= 0) {
       const index = c.deferredAt[bad];
       this.fatal = `the log holds a record the rules refuse at index ${index}: bad_signature: a signature does not verify`;
-      throw new ApiError("bad_signature", this.fatal);
+      throw new MirrorError("log_breaks_rules", this.fatal, { retryAfter: 60 });
     }
     const stored = await this.#store(c.cp, c.rows, c.nodes);
+    c.committed(c.end); // stored: the chunk's namespace states become the cached ones
     this.#d.onProgress?.(c.end, c.total);
     return stored;
   }
@@ -204,7 +210,7 @@ export class MirrorFollower {
         const t = first + BigInt(i);
         const w = tileWidth(0, t, treeSize);
         const b = parseEntryBundle(new Uint8Array(await (await this.#get(this.#d.source, tilePath("entries", t, w))).arrayBuffer()));
-        if (b.length !== w) throw new ApiError("store_unavailable", `bundle ${t} has ${b.length} entries, want ${w}`);
+        if (b.length !== w) throw new MirrorError("source_invalid", `bundle ${t} has ${b.length} entries, want ${w}`, { retryAfter: 5 });
         return b;
       }),
     );
@@ -213,20 +219,31 @@ export class MirrorFollower {
     return all.slice(offset, offset + Number(end - start));
   }
 
-  /** Commits entries and nodes, and the cosigned checkpoint when given, in one transaction. */
+  /**
+   * The mirror's commit: a verified chunk's entries and nodes and, when the
+   * chunk reaches the checkpoint, the cosigned checkpoint, in ONE transaction.
+   * The comment at each write says what a crash right there leaves behind.
+   */
   async #store(cp: SignedCheckpoint | undefined, rows: NewEntry[], nodes: StoredNode[]): Promise<StoredCheckpoint> {
     return this.#d.store.sequence(async (tx) => {
+      // One writer at a time. Nothing written yet: a crash here leaves the copy as it was.
       await tx.lock();
+      // Writes below are uncommitted until this function returns: a crash at any of them
+      // rolls the chunk back, and the next sync fetches it again.
       await tx.insertEntries(rows);
       await tx.insertNodes(nodes);
-      if (!cp) return (await tx.latestCheckpoint())!;
+      if (!cp) return (await tx.latestCheckpoint())!; // committed entries past our checkpoint: the next chunk's proof checks them
       const existing = await tx.latestCheckpoint();
       if (existing && existing.treeSize >= cp.treeSize) return existing;
+      // Invariant, as in commitBatch: the stored nodes must give the root we are about to cosign.
+      await loadLog(tx, cp.treeSize, cp.rootHash);
       const stored = { treeSize: cp.treeSize, rootHash: cp.rootHash, note: cp.raw + this.#d.cosigner.cosign(cp.raw, this.#d.now?.()) };
+      // The cosignature exists only in memory until COMMIT: if COMMIT fails it was never served.
       await tx.insertCheckpoint(stored);
       this.#d.log(`mirror: verified and cosigned ${this.#d.origin} at size ${cp.treeSize}`);
       return stored;
     });
+    // After COMMIT returns, the chunk (and the cosigned checkpoint) are durable.
   }
 
   /**
@@ -241,7 +258,7 @@ export class MirrorFollower {
     if (bytesEqual(ours!, cp.rootHash)) return;
     if (cp.treeSize > local.treeSize) {
       // Only unsigned leftovers of an interrupted catch-up cover this size: no signed note of ours to show.
-      throw new ApiError("store_unavailable", `checkpoint ${cp.treeSize} disagrees with entries stored beyond our checkpoint ${local.treeSize}`, { retryAfter: 5 });
+      throw new MirrorError("unsigned_leftovers", `checkpoint ${cp.treeSize} disagrees with entries stored beyond our checkpoint ${local.treeSize}`, { retryAfter: 5 });
     }
     const proof = local.treeSize > cp.treeSize ? await consistencyProof(store, cp.treeSize, local.treeSize) : [];
     await this.#recordFork(evidenceOf(cp.raw, local.note, proof, local.treeSize > cp.treeSize ? ours : undefined), peer);
@@ -254,7 +271,7 @@ export class MirrorFollower {
     try {
       verifyConsistency(local.treeSize, cp.treeSize, proof, alt!, cp.rootHash);
     } catch (e) {
-      if (e instanceof LedgerError) throw new ApiError("store_unavailable", `${peer} served tiles that do not match its own checkpoint`, { retryAfter: 5 });
+      if (e instanceof LedgerError) throw new MirrorError("source_invalid", `${peer} served tiles that do not match its own checkpoint`, { retryAfter: 5, cause: e });
       throw e;
     }
     if (!bytesEqual(alt!, local.rootHash)) await this.#recordFork(evidenceOf(local.note, cp.raw, proof, alt), peer);
@@ -273,6 +290,6 @@ export class MirrorFollower {
     await this.#d.store.addEvidence(peer, JSON.stringify(e));
     this.fork = e;
     this.#d.log(`mirror: EQUIVOCATION by ${this.#d.origin} detected via ${peer}: two signed checkpoints that cannot both be honest; evidence stored and served at /v1/evidence; cosigning stopped`);
-    throw new ApiError("not_signing", `equivocation detected via ${peer}`, { retryAfter: 60 });
+    throw new MirrorError("equivocation", `equivocation detected via ${peer}`, { retryAfter: 60 });
   }
 }

@@ -10,7 +10,7 @@ import { LedgerError } from "../../client/errors.js";
 import { EMPTY_ROOT } from "../../client/hash.js";
 import { verifyConsistency } from "../../client/merkle-verify.js";
 import { parseNote } from "../../client/note.js";
-import { ApiError } from "../errors.js";
+import { MirrorError } from "./errors.js";
 import type { Store } from "../store/store.js";
 import type { MirrorFollower } from "./follower.js";
 
@@ -70,7 +70,8 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
       try {
         stored = await deps.follower.syncTo(note);
       } catch (e) {
-        if (e instanceof ApiError) return text(`not cosigned: ${e.message}\n`, e.status === 503 ? 503 : 422);
+        // A log that breaks its own rules is refused (422); anything else may pass with time, or never (equivocation: 503 for good).
+        if (e instanceof MirrorError) return text(`not cosigned: ${e.message}\n`, e.code === "log_breaks_rules" ? 422 : 503);
         throw e;
       }
       if (stored.treeSize !== size) return text(`${stored.treeSize}\n`, 409, "text/x.tlog.size");

@@ -2,13 +2,19 @@
 import { parseBase64, parseDecimal } from "../../client/bytes.js";
 import { ApiError } from "../errors.js";
 
+/** The largest index or size the store can hold (int8); nothing beyond it can exist. */
+export const MAX_INDEX = (1n << 63n) - 1n;
+
 export function decimalParam(value: string | undefined, name: string): bigint {
   if (value === undefined) throw new ApiError("invalid_parameter", `${name} is required`);
+  let n: bigint;
   try {
-    return parseDecimal(value, name);
+    n = parseDecimal(value, name);
   } catch {
     throw new ApiError("invalid_parameter", `${name} must be a decimal integer without leading zeros`);
   }
+  if (n > MAX_INDEX) throw new ApiError("invalid_parameter", `${name} ${value} is beyond the largest possible index ${MAX_INDEX}`);
+  return n;
 }
 
 export function optionalDecimalParam(value: string | undefined, name: string): bigint | undefined {

@@ -22,7 +22,7 @@ export const MAX_ENTRIES_PER_PAGE = 1000;
 
 export async function latest(head: HeadCache): Promise<StoredCheckpoint> {
   const c = await head.get();
-  if (!c) throw new ApiError("store_unavailable", "the log has no checkpoint yet", { retryAfter: 1 });
+  if (!c) throw new ApiError("no_checkpoint", "the log has no checkpoint yet", { retryAfter: 1 });
   return c;
 }
 

@@ -6,11 +6,11 @@ import { encodeBase64, parseBase64 } from "../../client/bytes.js";
 import { keyIdOf, recordHash, recordSigningMessage, formatEntry, ZERO_HASH } from "../../client/entry.js";
 import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
-import { RuleError } from "../../client/errors.js";
 import { verifySignatures } from "../../client/replay.js";
 import { isValidPublicKey } from "../../client/ed25519.js";
+import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
 import { ApiError } from "../errors.js";
-import { ruleToApiError, verifiedKey, type VerifiedSignatures } from "../log/rules.js";
+import { verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import { inclusionProof } from "../log/proofs.js";
 import { formatTlogProof } from "../../client/tlog-proof.js";
@@ -44,6 +44,9 @@ export function parseRecordBody(text: string): LedgerRecord {
     throw new ApiError("invalid_record", `${where}: ${issue.message}`);
   }
   const record = parsed.data;
+  if (!isCanonicalNamespace(record.namespace)) {
+    throw new ApiError("non_canonical_namespace", `namespace ${record.namespace} is not canonical: ${canonicalNamespace(record.namespace)} names the same project`);
+  }
   try {
     // Refuse what could never be logged: an entry over 64 KiB or non-canonicalizable JSON.
     formatEntry({ index: 0xffff_ffff_ffff_ffffn, prev: ZERO_HASH, time: "2000-01-01T00:00:00.000Z", record });
@@ -76,14 +79,8 @@ export async function verifyRequestSignatures(cache: NamespaceCache, store: Stor
     }
   }
   const ns = await cache.get(record.namespace, store);
-  const rules = (verify: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean) => {
-    try {
-      verifySignatures(ns, record, { ...cache.opts, verify });
-    } catch (e) {
-      if (e instanceof RuleError) throw ruleToApiError(e);
-      throw e;
-    }
-  };
+  // RuleError when a key is unknown or a signature fails; routes map it to its status.
+  const rules = (verify: (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => boolean) => verifySignatures(ns, record, { ...cache.opts, verify });
   // First pass: which key checks which signature (unknown keys are refused here).
   const items: VerifyItem[] = [];
   rules((pub, msg, sig) => (items.push([pub, msg, sig]), true));

@@ -107,15 +107,18 @@ export function stateRoutes(deps: StateDeps): Hono {
     return c.json({ keyId, registrations });
   });
 
-  let growthCache: { at: number; points: number; body: unknown } | undefined;
+  // Index probes per call (growthQuery), cached 5 s per `points` value (at most 499 slots).
+  const growthCache = new Map<number, { at: number; body: unknown }>();
   app.get("/growth", async (c) => {
     const points = Number(optionalDecimalParam(c.req.query("points"), "points") ?? 100n);
     if (points < 2 || points > MAX_GROWTH_POINTS) throw new ApiError("invalid_parameter", `points must be from 2 to ${MAX_GROWTH_POINTS}`);
-    if (!growthCache || growthCache.points !== points || performance.now() - growthCache.at > 5000) {
+    let hit = growthCache.get(points);
+    if (!hit || performance.now() - hit.at > 5000) {
       const rows = await deps.store.growth(points);
-      growthCache = { at: performance.now(), points, body: { points: rows.map((r) => ({ time: r.at.toISOString(), treeSize: r.treeSize.toString() })) } };
+      hit = { at: performance.now(), body: { points: rows.map((r) => ({ time: r.at.toISOString(), treeSize: r.treeSize.toString() })) } };
+      growthCache.set(points, hit);
     }
-    return c.json(growthCache.body as object);
+    return c.json(hit.body as object);
   });
 
   // The package may contain '/' (npm scopes): everything between namespace and version.

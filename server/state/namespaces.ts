@@ -3,8 +3,10 @@
  * fed from the entries table per namespace and kept in a bounded LRU cache.
  *
  * Invariant: every cached state has applied every entry of its namespace
- * below `knownSize`. Our own sequencer keeps it so by applying each batch
- * and calling committed(); when the log has grown past knownSize by other
+ * below `knownSize`, and nothing else. A batch applies its records to forks
+ * of the cached states (NamespaceState.fork); commit() folds them in only
+ * after the batch's transaction committed, so readers never see a change
+ * that may still roll back. When the log has grown past knownSize by other
  * hands (another process sequencing on the same database), the next batch
  * applies those entries under the sequencer lock (begin()).
  */
@@ -24,6 +26,8 @@ export class NamespaceCache {
   /** One load per namespace at a time, so every user shares one state object. */
   readonly #loading = new Map<string, Promise<NamespaceState>>();
   #knownSize = -1n;
+  /** Counts commits: a load that overlapped one may miss its rows and is not cached. */
+  #epoch = 0;
 
   /**
    * Entries read back from our own store were verified when they were
@@ -55,8 +59,10 @@ export class NamespaceCache {
   }
 
   async #load(name: string, reader: StoreReader): Promise<NamespaceState> {
+    const epoch = this.#epoch;
     const ns = new NamespaceState(name);
     for (const r of await reader.namespaceEntries(name, -1n)) this.#applyStored(ns, parseEntry(r.entry).record, r.index);
+    if (epoch !== this.#epoch) return ns; // a batch committed meanwhile: this state may lack it, so it is not kept
     this.#map.set(name, ns);
     if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
     return ns;
@@ -100,19 +106,34 @@ export class NamespaceCache {
     this.#knownSize = treeSize;
   }
 
-  /** Our batch committed: cached states are complete up to `treeSize`. */
-  committed(treeSize: bigint): void {
+  /**
+   * Our batch committed with the log at `treeSize`: the forks it applied its
+   * records to become the cached states. A fork whose root is no longer the
+   * cached state (evicted, or replaced by a reload) is dropped instead, and
+   * the namespace loads afresh from the store on next use.
+   */
+  commit(forks: Iterable<NamespaceState>, treeSize: bigint): void {
+    this.#epoch++;
+    for (const fork of forks) {
+      const root = fork.root ?? fork;
+      if (this.#map.get(fork.namespace) === root && root !== fork) root.absorb(fork);
+      else this.#map.delete(fork.namespace);
+    }
     this.#knownSize = treeSize;
+  }
+
+  /**
+   * A batch failed: whether or not its COMMIT happened is unknown, so the
+   * states it touched are forgotten and reload from what the store holds.
+   */
+  forget(names: Iterable<string>): void {
+    this.#epoch++;
+    for (const n of names) this.#map.delete(n);
   }
 
   /** Forgets every state (they may hold changes that were not stored). */
   clear(): void {
     this.#map.clear();
     this.#knownSize = -1n;
-  }
-
-  /** Forgets states that may hold changes of a rolled-back batch. */
-  evict(names: Iterable<string>): void {
-    for (const n of names) this.#map.delete(n);
   }
 }

@@ -1,6 +1,6 @@
 /** The Store over Kysely: the same SQL for PostgreSQL and PGlite. */
 import { Migrator, sql, type Kysely, type Transaction } from "kysely";
-import { encodeHex, utf8 } from "../../client/bytes.js";
+import { encodeHex } from "../../client/bytes.js";
 import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
 import type { Database } from "../../schema/database.js";
 import { migrations } from "../../migrations/index.js";
@@ -99,6 +99,10 @@ function sequencerTx(trx: Transaction<Database>): SequencerTx {
           .values(chunk.map((e) => ({ idx: e.index, leaf_hash: e.leafHash, record_hash: e.recordHash, type: e.type, namespace: e.namespace, entry: e.entry })))
           .execute(),
       );
+      const keys = entries.filter((e) => e.registersKey !== undefined);
+      if (keys.length > 0) {
+        await insertChunked(keys, (chunk) => trx.insertInto("key_registrations").values(chunk.map((e) => ({ key_id: e.registersKey!, idx: e.index }))).execute());
+      }
     },
     async insertNodes(nodes: StoredNode[]) {
       await insertChunked(nodes, (chunk) =>
@@ -109,6 +113,37 @@ function sequencerTx(trx: Transaction<Database>): SequencerTx {
       await trx.insertInto("checkpoints").values({ tree_size: c.treeSize, root_hash: c.rootHash, note: c.note }).execute();
     },
   };
+}
+
+/**
+ * The public lookups, exported so that a test can EXPLAIN them: each MUST be
+ * answered from an index, whatever the log's size (they are unauthenticated).
+ */
+export function keyRegistrationsQuery(db: Kysely<Database>, keyId: string) {
+  // key_registrations' primary key, then entries by idx: never a scan of the entries.
+  return db
+    .selectFrom("key_registrations as k")
+    .innerJoin("entries as e", "e.idx", "k.idx")
+    .select(["e.idx", "e.leaf_hash", "e.entry"])
+    .where("k.key_id", "=", keyId)
+    .orderBy("k.idx")
+    .limit(100);
+}
+
+export function growthQuery(points: number) {
+  // `points` evenly spaced instants from the first checkpoint to the last, and at each the
+  // newest checkpoint by then: points + 2 probes of checkpoints_created_at, never a scan.
+  return sql<{ tree_size: bigint; at: Date }>`
+    with span as (select (select min(created_at) from checkpoints) as lo, (select max(created_at) from checkpoints) as hi)
+    select distinct c.tree_size, c.created_at as at
+    from span, generate_series(1, ${points}::int) as g(i),
+    lateral (
+      select tree_size, created_at from checkpoints
+      where created_at <= span.lo + (span.hi - span.lo) * g.i / ${points}::int
+      order by created_at desc limit 1
+    ) c
+    where span.lo is not null
+    order by 1`;
 }
 
 export class KyselyStore implements Store {
@@ -140,26 +175,11 @@ export class KyselyStore implements Store {
 
   async findKeyRegistrations(keyId: string): Promise<StoredEntry[]> {
     if (!/^[0-9a-f]{64}$/.test(keyId)) return [];
-    // Entries are canonical JSON, so a registration's own keyId appears verbatim in its
-    // signatures; the caller confirms each candidate by parsing it.
-    const rows = await this.db
-      .selectFrom("entries")
-      .select(["idx", "leaf_hash", "entry"])
-      .where("type", "=", "key.register")
-      .where(sql<boolean>`position(${utf8(`"keyId":"${keyId}"`)}::bytea in entry) > 0`)
-      .orderBy("idx")
-      .limit(100)
-      .execute();
-    return rows.map(toEntry);
+    return (await keyRegistrationsQuery(this.db, keyId).execute()).map(toEntry);
   }
 
   async growth(points: number): Promise<Array<{ at: Date; treeSize: bigint }>> {
-    const { rows } = await sql<{ tree_size: bigint; at: Date }>`
-      with span as (select extract(epoch from min(created_at)) as lo, extract(epoch from max(created_at)) + 0.001 as hi from checkpoints)
-      select max(c.tree_size) as tree_size, max(c.created_at) as at
-      from checkpoints c, span
-      group by width_bucket(extract(epoch from c.created_at), span.lo, span.hi, ${points})
-      order by 1`.execute(this.db);
+    const { rows } = await growthQuery(points).execute(this.db);
     return rows.map((r) => ({ at: new Date(r.at), treeSize: parseInt8(r.tree_size) }));
   }
 
@@ -215,8 +235,8 @@ export class KyselyStore implements Store {
       .selectFrom("entries")
       .select(["idx", "leaf_hash", "entry"])
       .where("idx", ">=", start)
-      .where("idx", "<", start + BigInt(limit))
       .orderBy("idx")
+      .limit(limit) // not `idx < start + limit`: that overflows int8 near its end
       .execute();
     return rows.map(toEntry);
   }

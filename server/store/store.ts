@@ -9,6 +9,9 @@
  * - Integers that are indices or sizes are bigint; hashes are Uint8Array.
  */
 import type { NodeId } from "../../client/merkle-tree.js";
+import { parseBase64 } from "../../client/bytes.js";
+import { keyIdOf, recordHash } from "../../client/entry.js";
+import type { LedgerRecord } from "../../schema/records.js";
 
 /** A node the stored tree must have is absent: the stored state is inconsistent. */
 export class MissingNodeError extends Error {
@@ -41,6 +44,8 @@ export interface NewEntry extends StoredEntry {
   recordHash: Uint8Array;
   type: string;
   namespace: string;
+  /** For a key.register entry: the registered key's ID, indexed for GET /v1/keys/<id>. */
+  registersKey?: string;
 }
 
 export interface StoredNode extends NodeId {
@@ -89,9 +94,9 @@ export interface Store extends StoreReader {
   /** Entries [start, start+limit) that exist, in index order. */
   getEntries(start: bigint, limit: number): Promise<StoredEntry[]>;
   findLeafHash(leafHash: Uint8Array): Promise<bigint | undefined>;
-  /** key.register entries that may register this key ID (hex), at most 100; callers confirm by parsing. */
+  /** key.register entries that register this key ID (hex), at most 100, from an index (never a scan). */
   findKeyRegistrations(keyId: string): Promise<StoredEntry[]>;
-  /** Tree size over time: the largest checkpoint in each of up to `points` equal time buckets, oldest first. */
+  /** Tree size over time: at each of `points` evenly spaced instants, the newest checkpoint by then (deduplicated, oldest first); index probes only. */
   growth(points: number): Promise<Array<{ at: Date; treeSize: bigint }>>;
   getCheckpoint(treeSize: bigint): Promise<StoredCheckpoint | undefined>;
   /** True when some checkpoint has lo <= treeSize < hi (tiles only serve widths a checkpoint justified). */
@@ -116,4 +121,17 @@ export interface Store extends StoreReader {
   /** Checks the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The row of an entry: every column derived from the record, in one place for the sequencer and the mirror. */
+export function newEntry(index: bigint, leafHash: Uint8Array, entry: Uint8Array, record: LedgerRecord): NewEntry {
+  const row: NewEntry = { index, leafHash, entry, recordHash: recordHash(record), type: record.type, namespace: record.namespace };
+  if (record.type === "key.register") {
+    try {
+      row.registersKey = keyIdOf(parseBase64(record.statement.publicKey));
+    } catch {
+      // Not base64: the rules refused this record, so it is never stored.
+    }
+  }
+  return row;
 }
