@@ -4,6 +4,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY client ./client
+COPY cli ./cli
 COPY schema ./schema
 COPY server ./server
 COPY migrations ./migrations

@@ -101,17 +101,24 @@ export class SignatureError extends LedgerError {
   }
 }
 
-/** Two signed checkpoints that cannot both be honest: carries the evidence. */
+/**
+ * Two signed checkpoints that cannot both be honest: carries the evidence
+ * (client/evidence.ts). With `root1`, note2's tree at note1's size as the
+ * client computed it, and `proof` from that size to note2's, the evidence
+ * verifies on its own.
+ */
 export class InconsistencyError extends LedgerError {
   declare readonly code: "inconsistent";
   readonly note1: string;
   readonly note2: string;
   readonly proof: Uint8Array[];
-  constructor(message: string, note1: string, note2: string, proof: Uint8Array[]) {
+  readonly root1: Uint8Array | undefined;
+  constructor(message: string, note1: string, note2: string, proof: Uint8Array[], root1?: Uint8Array) {
     super("inconsistent", message);
     this.note1 = note1;
     this.note2 = note2;
     this.proof = proof;
+    this.root1 = root1;
   }
 }
 

@@ -9,7 +9,9 @@ import { bytesEqual, encodeBase64, parseBase64 } from "./bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
 import { entryLeafHash } from "./entry.js";
 import { FormatError, HttpError, InconsistencyError, LedgerError, PolicyError, RootMismatchError } from "./errors.js";
+import { LeafHashes } from "./leaf-hashes.js";
 import { LogBuilder } from "./log-builder.js";
+import { consistencyProofRanges, hashRanges } from "./merkle-tree.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 import { createVerifier, type NoteVerifier } from "./note.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
@@ -74,6 +76,8 @@ export interface VerifiedRelease extends ReleaseQuery {
 
 interface Sync {
   log: LogBuilder;
+  /** Every synced leaf hash, to prove a smaller forked checkpoint from what we hold. */
+  leaves: LeafHashes;
   replayer: Replayer;
   stats: ReplayStats;
 }
@@ -107,6 +111,7 @@ export class LedgerClient {
   #freshSync(): Sync {
     return {
       log: new LogBuilder(),
+      leaves: new LeafHashes(),
       replayer: new Replayer({ breakGlass: this.#opts.breakGlass, coreKeys: this.#opts.coreKeys, verify: this.#opts.verify }),
       stats: { applied: 0, refused: 0, ignored: 0 },
     };
@@ -176,6 +181,8 @@ export class LedgerClient {
     const candidate = this.#open(note);
     const trusted = await this.trusted();
     if (trusted && candidate.treeSize < trusted.treeSize) {
+      // Holding the trusted tree's leaves, we prove a smaller fork from them alone.
+      await this.#checkOlderAgainstHeld(candidate, trusted);
       // A server behind our trusted state (a lagging mirror) cannot prove its
       // older tree is ours; its checkpoint is not used and the state stays.
       await this.#checkConsistent(candidate, trusted, this.#opts.url).catch((e) => {
@@ -205,6 +212,26 @@ export class LedgerClient {
       if (!(e instanceof LedgerError)) throw e;
       throw new InconsistencyError(`checkpoint ${newer.treeSize} is not consistent with checkpoint ${older.treeSize}: ${e.message}`, older.raw, newer.raw, proof);
     }
+  }
+
+  /**
+   * When we synced the trusted tree, compares an older checkpoint with our own
+   * root at its size; a difference is equivocation, with the consistency
+   * proof from our leaves as evidence that verifies on its own.
+   */
+  async #checkOlderAgainstHeld(older: SignedCheckpoint, trusted: SignedCheckpoint): Promise<void> {
+    const s = this.#sync;
+    if (older.treeSize === 0n || s.log.size !== trusted.treeSize || !bytesEqual(s.log.root(), trusted.rootHash)) return;
+    const [ours] = await hashRanges([[0n, older.treeSize]], s.leaves.reader());
+    if (bytesEqual(ours!, older.rootHash)) return;
+    const proof = await hashRanges(consistencyProofRanges(older.treeSize, trusted.treeSize), s.leaves.reader());
+    throw new InconsistencyError(
+      `checkpoint ${older.treeSize} is not a prefix of the trusted checkpoint ${trusted.treeSize} whose entries we verified`,
+      older.raw,
+      trusted.raw,
+      proof,
+      ours,
+    );
   }
 
   async #checkQuorum(candidate: SignedCheckpoint): Promise<void> {
@@ -300,7 +327,8 @@ export class LedgerClient {
 
   #applyEntry(bytes: Uint8Array): void {
     const s = this.#sync;
-    const { entry } = s.log.appendBytes(bytes); // the shared core: next index, linked to the previous leaf
+    const { entry, leafHash } = s.log.appendBytes(bytes); // the shared core: next index, linked to the previous leaf
+    s.leaves.push(leafHash);
     const event = s.replayer.apply(entry.record, entry.index);
     s.stats[event.result]++;
     this.#events.push([event, entry.record]);

@@ -8,13 +8,17 @@ import { createLedger, openLockedStore, StartupError } from "./ledger.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
-import { COMMANDS, exitCodeFor, type Out } from "./cli-commands.js";
-import { mirrorCommand, monitorCommand } from "./cli-follow.js";
+import { WRITE_COMMANDS } from "./cli-commands.js";
+import { mirrorCommand } from "./cli-mirror.js";
+import { exitCodeFor } from "../cli/errors.js";
+import { monitorCommand } from "../cli/monitor.js";
+import type { Out } from "../cli/output.js";
+import { VERIFY_COMMANDS } from "../cli/verify.js";
 import { dirname, join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { escapeTerminal } from "./terminal.js";
+import { escapeTerminal } from "../cli/terminal.js";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
 
@@ -130,10 +134,11 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case "sign-release":
       case "approve":
       case "submit-outcome":
+        return await WRITE_COMMANDS[command]!(rest, io);
       case "verify-release":
       case "verify-log":
       case "status":
-        return await COMMANDS[command]!(rest, io);
+        return await VERIFY_COMMANDS[command]!(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -208,7 +208,7 @@ describe("CLI help and colours", () => {
   });
 
   it("colours failures only where the stream may carry colour", async () => {
-    const { exitCodeFor } = await import("../server/cli-commands.js");
+    const { exitCodeFor } = await import("../cli/errors.js");
     const { ProofError } = await import("../client/errors.js");
     const run = (color: boolean) => {
       let err = "";

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBase64 } from "../client/bytes.js";
+import { encodeBase64, parseBase64 } from "../client/bytes.js";
+import { evidenceOf, isEquivocation } from "../client/evidence.js";
 import { parseCheckpoint } from "../client/checkpoint.js";
 import { InconsistencyError, LedgerError, PolicyError } from "../client/errors.js";
 import { LedgerClient, MemoryStateStore } from "../client/ledger-client.js";
@@ -50,7 +51,7 @@ const history = [registerKey("npm:@c", k, "publish"), ...Array.from({ length: 6 
 describe("LedgerClient", () => {
   let vkey: string;
   beforeAll(async () => {
-    for (const name of ["log", "mirror", "fork"]) await start(name);
+    for (const name of ["log", "mirror", "fork", "smallfork"]) await start(name);
     vkey = ledgers.log!.signer.verifierKey;
     for (const r of history.slice(0, 4)) {
       expect((await post(ledgers.log!, r)).status).toBe(201);
@@ -59,6 +60,9 @@ describe("LedgerClient", () => {
     expect((await post(ledgers.fork!, history[0])).status).toBe(201);
     expect((await post(ledgers.fork!, signRelease("npm:@c", k, "evil", "6.6.6"))).status).toBe(201);
     for (const r of history.slice(1, 5)) expect((await post(ledgers.fork!, r)).status).toBe(201);
+    // Same key, two entries, the second not the log's: a smaller checkpoint of another history.
+    expect((await post(ledgers.smallfork!, history[0])).status).toBe(201);
+    expect((await post(ledgers.smallfork!, signRelease("npm:@c", k, "evil", "6.6.6"))).status).toBe(201);
   });
   afterAll(async () => {
     for (const l of Object.values(ledgers)) await l.close();
@@ -102,6 +106,33 @@ describe("LedgerClient", () => {
     // Both are validly signed by the log key, yet the proof does not connect them: independent evidence.
     expect(() => verifyConsistency(c1!.treeSize, c2!.treeSize, e.proof, c1!.rootHash, c2!.rootHash)).toThrow(LedgerError);
     expect(await state.load()).toBe(trusted);
+  });
+
+  it("a smaller checkpoint of another history is equivocation, proven from the entries the client holds", async () => {
+    let target = "log";
+    const routed: typeof fetch = async (input) => {
+      const u = new URL(String(input));
+      return ledgers[target]!.app.request(u.pathname + u.search);
+    };
+    const state = new MemoryStateStore();
+    const c = new LedgerClient({ url: "http://any", logKey: vkey, breakGlass: "refuse", state, fetch: routed });
+    const synced = await c.sync();
+    expect(synced.treeSize).toBeGreaterThan(2n);
+    const trusted = await state.load();
+    target = "smallfork";
+    const err = await c.update().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InconsistencyError);
+    const e = err as InconsistencyError;
+    expect(e.root1).toBeDefined();
+    // The evidence stands on its own: anyone with the log key can check it.
+    const evidence = evidenceOf(e.note1, e.note2, e.proof, e.root1);
+    expect(isEquivocation(evidence, "client.test/log", createVerifier(vkey))).toBe(true);
+    expect(await state.load()).toBe(trusted);
+    // Tampered evidence does not verify.
+    expect(isEquivocation({ ...evidence, proof: evidence.proof.map((h, i) => (i === 0 ? encodeBase64(new Uint8Array(32)) : h)) }, "client.test/log", createVerifier(vkey))).toBe(false);
+    // A smaller checkpoint of the same history (a lagging mirror) is no equivocation: the state stays.
+    target = "mirror";
+    expect((await c.update()).treeSize).toBe(synced.treeSize);
   });
 
   it("sync verifies every entry and replays; verifyRelease names the failed check", async () => {

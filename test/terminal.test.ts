@@ -10,12 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../server/cli.js";
-import { COMMANDS, type Out } from "../server/cli-commands.js";
-import { monitorCommand } from "../server/cli-follow.js";
+import { monitorCommand } from "../cli/monitor.js";
+import type { Out } from "../cli/output.js";
+import { VERIFY_COMMANDS as COMMANDS } from "../cli/verify.js";
 import { loadConfig } from "../server/config.js";
 import { createLedger, type Ledger } from "../server/ledger.js";
 import { listen } from "../server/listen.js";
-import { escapeTerminal } from "../server/terminal.js";
+import { escapeTerminal } from "../cli/terminal.js";
 import { postRecord, TEST_WRITERS } from "./helpers/http.js";
 import { registerKey, signRecord, signRelease, testKey } from "./helpers/records.js";
 

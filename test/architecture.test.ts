@@ -1,0 +1,77 @@
+/**
+ * Import boundaries (STYLE: dependencies flow one way, schema ← client ← server):
+ * - client/ imports only client/, @noble/* and, type-only, schema/ — it runs in
+ *   browsers and is what package managers embed;
+ * - pg and kysely (and the PGlite driver) only in server/store/ and migrations/,
+ *   besides the type-only Kysely `Database` interface in schema/database.ts.
+ * Tests and benchmarks are outside these rules.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..");
+
+function files(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && /\.(ts|mjs|js)$/.test(d.name) && !/\.test\.ts$/.test(d.name))
+    .map((d) => relative(ROOT, join(d.parentPath, d.name)));
+}
+
+/** Every static, re-export and dynamic import: [specifier, type-only]. */
+export function importsOf(source: string): Array<[string, boolean]> {
+  const out: Array<[string, boolean]> = [];
+  for (const m of source.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?\bfrom\s+["']([^"']+)["']/gm)) out.push([m[3]!, m[2] !== undefined]);
+  for (const m of source.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) out.push([m[1]!, false]);
+  for (const m of source.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) out.push([m[1]!, false]);
+  return out;
+}
+
+describe("architecture", () => {
+  it("finds imports of every form (the checker itself)", () => {
+    expect(importsOf(`import a from "x";\nimport type { B } from "../schema/y.js";\nexport { c } from "./z.js";\nimport "side";\nconst d = await import("dyn");`)).toEqual([
+      ["x", false],
+      ["../schema/y.js", true],
+      ["./z.js", false],
+      ["side", false],
+      ["dyn", false],
+    ]);
+  });
+
+  it("client/ imports only client/, @noble/* and type-only schema/", () => {
+    const bad: string[] = [];
+    for (const f of files("client")) {
+      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
+        const ok = spec.startsWith("./") || spec.startsWith("@noble/") || (typeOnly && spec.startsWith("../schema/"));
+        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("cli/ (the package manager's side) imports only cli/, client/, type-only schema/ and Node built-ins", () => {
+    const bad: string[] = [];
+    for (const f of files("cli")) {
+      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
+        const ok = spec.startsWith("./") || spec.startsWith("../client/") || spec.startsWith("node:") || (typeOnly && spec.startsWith("../schema/"));
+        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("pg, kysely and the PGlite driver only in server/store/ and migrations/", () => {
+    const bad: string[] = [];
+    for (const dir of ["client", "cli", "schema", "server", "explorer/src", "migrations", "bin"]) {
+      for (const f of files(dir)) {
+        if (f.startsWith("server/store/") || f.startsWith("migrations/")) continue;
+        for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
+          if (!/^(pg|kysely|kysely-pglite-dialect|@electric-sql\/pglite)(\/|$)/.test(spec)) continue;
+          if (f === "schema/database.ts" && spec === "kysely" && typeOnly) continue;
+          bad.push(`${f}: ${spec}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
