@@ -10,6 +10,7 @@ import { openCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
 import { entryLeafHash } from "./entry.js";
 import { FormatError, HttpError, InconsistencyError, LedgerError, PolicyError, RootMismatchError } from "./errors.js";
 import { LeafHashes } from "./leaf-hashes.js";
+import { parseEntriesResponse, parseEntryResponse, parseInclusionResponse, parseProofResponse } from "./wire.js";
 import { LogBuilder } from "./log-builder.js";
 import { consistencyProofRanges, hashRanges } from "./merkle-tree.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
@@ -149,16 +150,18 @@ export class LedgerClient {
     return res;
   }
 
-  async #json(base: string, path: string): Promise<Record<string, unknown>> {
-    const v = await (await this.#get(base, path)).json().catch(() => undefined);
-    if (typeof v !== "object" || v === null) throw new FormatError("bad_json", `GET ${path}: not a json object`);
-    return v as Record<string, unknown>;
+  /** untrusted: the answer's JSON, to be read by a parse* function of client/wire.ts. */
+  async #json(base: string, path: string): Promise<unknown> {
+    const res = await this.#get(base, path);
+    try {
+      return await res.json();
+    } catch {
+      throw new FormatError("bad_json", `GET ${path}: not json`);
+    }
   }
 
   async #proof(base: string, path: string): Promise<Uint8Array[]> {
-    const body = await this.#json(base, path);
-    if (!Array.isArray(body.proof)) throw new FormatError("bad_json", `GET ${path}: no proof`);
-    return body.proof.map((h) => parseBase64(h as string));
+    return parseProofResponse(await this.#json(base, path), `GET ${path}`);
   }
 
   #open(note: string): SignedCheckpoint {
@@ -259,12 +262,13 @@ export class LedgerClient {
     let entry: Uint8Array;
     if (typeof which === "bigint") {
       index = which;
-      entry = parseBase64((await this.#json(this.#opts.url, `/v1/entries/${index}`)).entry as string);
+      const path = `/v1/entries/${index}`;
+      entry = parseEntryResponse(await this.#json(this.#opts.url, path), `GET ${path}`, entryLeafHash);
     } else {
       // The entry's bytes: find its index by leaf hash; the proof then binds hash and index.
       entry = which;
-      const p = await this.#json(this.#opts.url, `/v1/proofs/inclusion?leafHash=${encodeURIComponent(encodeBase64(entryLeafHash(entry)))}&treeSize=${cp.treeSize}`);
-      index = BigInt(p.index as string);
+      const path = `/v1/proofs/inclusion?leafHash=${encodeURIComponent(encodeBase64(entryLeafHash(entry)))}&treeSize=${cp.treeSize}`;
+      index = parseInclusionResponse(await this.#json(this.#opts.url, path), `GET ${path}`).index;
     }
     const leafHash = entryLeafHash(entry);
     const proof = await this.#proof(this.#opts.url, `/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
@@ -315,14 +319,16 @@ export class LedgerClient {
   async #jsonPage(treeSize: bigint): Promise<Uint8Array[]> {
     const start = this.#sync.log.size;
     const limit = treeSize - start > 1000n ? 1000n : treeSize - start;
-    const page = await this.#json(this.#opts.url, `/v1/entries?start=${start}&limit=${limit}`);
-    const entries = page.entries as Array<{ entry: string; leafHash: string }> | undefined;
-    if (!Array.isArray(entries) || entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${start} below its checkpoint ${treeSize}`);
-    return entries.map((e) => {
-      const bytes = parseBase64(e.entry);
-      if (e.leafHash !== encodeBase64(entryLeafHash(bytes))) throw new PolicyError("entry", "served leaf hash is not the hash of its bytes");
-      return bytes;
-    });
+    const path = `/v1/entries?start=${start}&limit=${limit}`;
+    let entries: Uint8Array[];
+    try {
+      entries = parseEntriesResponse(await this.#json(this.#opts.url, path), `GET ${path}`, entryLeafHash);
+    } catch (e) {
+      if (e instanceof FormatError) throw new PolicyError("entry", e.message);
+      throw e;
+    }
+    if (entries.length === 0) throw new PolicyError("entry", `the log serves no entry at ${start} below its checkpoint ${treeSize}`);
+    return entries;
   }
 
   #applyEntry(bytes: Uint8Array): void {

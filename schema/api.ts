@@ -145,3 +145,17 @@ export const EvidenceResponse = z.strictObject({
     }),
   ),
 });
+
+/** The wire types, for readers that must not load zod (client/, explorer/): `import type` only. */
+export type LogInfo = z.infer<typeof LogInfoResponse>;
+export type EntryJson = z.infer<typeof EntryResponse>;
+export type EntriesJson = z.infer<typeof EntriesResponse>;
+export type InclusionProofJson = z.infer<typeof InclusionProofResponse>;
+export type ConsistencyProofJson = z.infer<typeof ConsistencyProofResponse>;
+export type AppendJson = z.infer<typeof AppendResponse>;
+export type ErrorJson = z.infer<typeof ErrorResponse>;
+export type NamespaceJson = z.infer<typeof NamespaceResponse>;
+export type NamespaceEntriesJson = z.infer<typeof NamespaceEntriesResponse>;
+export type KeyJson = z.infer<typeof KeyResponse>;
+export type GrowthJson = z.infer<typeof GrowthResponse>;
+export type ReleaseJson = z.infer<typeof ReleaseResponse>;

@@ -60,6 +60,17 @@ describe("architecture", () => {
     expect(bad).toEqual([]);
   });
 
+  it("explorer/src (bundled for browsers) imports only itself, client/ and type-only schema/", () => {
+    const bad: string[] = [];
+    for (const f of files("explorer/src")) {
+      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
+        const ok = spec.startsWith("./") || spec.startsWith("../../client/") || (typeOnly && spec.startsWith("../../schema/"));
+        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   it("pg, kysely and the PGlite driver only in server/store/ and migrations/", () => {
     const bad: string[] = [];
     for (const dir of ["client", "cli", "schema", "server", "explorer/src", "migrations", "bin"]) {

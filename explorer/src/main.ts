@@ -13,6 +13,8 @@ import { NAMESPACE_RE } from "../../client/record-shape.js";
 import { isBreakGlass } from "../../client/replay.js";
 import { createVerifier, hex8, type NoteVerifier } from "../../client/note.js";
 import type { LedgerRecord } from "../../schema/records.js";
+// The wire shapes are schema/api.ts's, as types only: the bundle carries no zod.
+import type { EntriesJson, EntryJson, GrowthJson, InclusionProofJson, KeyJson, LogInfo, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
 import { h, link, short, svg } from "./dom.js";
 
 const PIN_KEY = "ledger.pinnedLogKey";
@@ -36,19 +38,6 @@ async function api<T>(path: string): Promise<T> {
   return body as T;
 }
 
-interface LogInfo {
-  origin: string;
-  verifierKey: string;
-  treeSize: string;
-  rootHash: string;
-  checkpoint: string;
-  witnesses?: { quorum: number; vkeys: string[] };
-}
-interface EntryJson {
-  index: string;
-  entry: string;
-  leafHash: string;
-}
 
 const enc = encodeURIComponent;
 
@@ -83,7 +72,7 @@ async function verifyEntryInclusion(index: bigint, entryBytes: Uint8Array): Prom
       const t = await trust();
       const cp = await verifiedCheckpoint(t);
       if (index >= cp.treeSize) throw new Error(`entry ${index} is not yet covered by the signed checkpoint (size ${cp.treeSize})`);
-      const p = await api<{ leafHash: string; proof: string[] }>(`/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
+      const p = await api<InclusionProofJson>(`/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
       const leaf = hashLeaf(entryBytes);
       if (encodeBase64(leaf) !== p.leafHash) throw new Error("the server's leaf hash is not the hash of the entry it served");
       verifyInclusion(index, cp.treeSize, leaf, p.proof.map(parseBase64), cp.rootHash);
@@ -201,8 +190,8 @@ async function homePage(): Promise<Node[]> {
   const size = BigInt(t.info.treeSize);
   const start = size > 20n ? size - 20n : 0n;
   const [recent, growth] = await Promise.all([
-    size > 0n ? api<{ entries: EntryJson[] }>(`/v1/entries?start=${start}&limit=20`) : Promise.resolve({ entries: [] }),
-    api<{ points: Array<{ time: string; treeSize: string }> }>("/v1/growth?points=60"),
+    size > 0n ? api<EntriesJson>(`/v1/entries?start=${start}&limit=20`) : Promise.resolve({ entries: [] }),
+    api<GrowthJson>("/v1/growth?points=60"),
   ]);
   const pinned = localStorage.getItem(PIN_KEY);
   const keyLine = h(
@@ -271,19 +260,10 @@ async function entryPage(indexText: string): Promise<Node[]> {
   ];
 }
 
-interface NamespaceJson {
-  namespace: string;
-  keys: Array<{ keyId: string; role: string; label?: string; registeredAt: string; revokedAt: string | null; breakGlass: boolean }>;
-  policy: { adminThreshold: number; groups: Array<{ name: string; members: string[]; threshold: number; excludeRequester: boolean }>; index: string } | null;
-  releaseCount: number;
-  recentReleases: Array<{ package: string; version: string; index: string; signedBy: string[]; approved: boolean; approvalIndex: string | null; revoked: boolean }>;
-  breakGlass: string[];
-}
-
 async function namespacePage(ns: string, pkg?: string): Promise<Node[]> {
   const [state, page] = await Promise.all([
     api<NamespaceJson>(`/v1/namespaces/${enc(ns)}`),
-    api<{ entries: EntryJson[]; next: string | null }>(`/v1/namespaces/${enc(ns)}/entries?limit=1000`),
+    api<NamespaceEntriesJson>(`/v1/namespaces/${enc(ns)}/entries?limit=1000`),
   ]);
   const entries = page.entries.filter((e) => {
     if (!pkg) return true;
@@ -360,7 +340,7 @@ async function namespacePage(ns: string, pkg?: string): Promise<Node[]> {
 }
 
 async function releasePage(ns: string, pkg: string, version: string): Promise<Node[]> {
-  const r = await api<{ index: string; artifacts: Array<{ name: string; sha256: string }>; signedBy: string[]; approved: boolean; approvalIndex: string | null; revoked: boolean }>(
+  const r = await api<ReleaseJson>(
     `/v1/releases/${enc(ns)}/${pkg.split("/").map(enc).join("/")}/${enc(version)}`,
   );
   const e = await api<EntryJson>(`/v1/entries/${r.index}`);
@@ -380,7 +360,7 @@ async function releasePage(ns: string, pkg: string, version: string): Promise<No
 }
 
 async function keyPage(keyId: string): Promise<Node[]> {
-  const k = await api<{ registrations: Array<{ namespace: string; role: string; label?: string; registeredAt: string; revokedAt: string | null; breakGlass: boolean; publicKey: string }> }>(`/v1/keys/${enc(keyId)}`);
+  const k = await api<KeyJson>(`/v1/keys/${enc(keyId)}`);
   return [
     h("h1", {}, "Key ", h("code", {}, short(keyId, 24))),
     h("p", {}, h("code", {}, keyId)),
@@ -409,7 +389,7 @@ async function keyPage(keyId: string): Promise<Node[]> {
 async function resolveSearch(q: string): Promise<string> {
   q = q.trim();
   if (/^(0|[1-9]\d*)$/.test(q)) return `/entry/${q}`;
-  const leafIndex = async (b64: string) => (await api<{ index: string }>(`/v1/proofs/inclusion?leafHash=${enc(b64)}`)).index;
+  const leafIndex = async (b64: string) => (await api<InclusionProofJson>(`/v1/proofs/inclusion?leafHash=${enc(b64)}`)).index;
   if (/^[0-9a-fA-F]{64}$/.test(q)) {
     const hex = q.toLowerCase();
     try {

@@ -6,6 +6,8 @@ import { consistencyProof, inclusionProofAndLeaf } from "../log/proofs.js";
 import type { HeadCache } from "../state/head.js";
 import type { Store, StoreReader, StoredCheckpoint } from "../store/store.js";
 import { decimalParam, hashParam, optionalDecimalParam } from "./params.js";
+// Answers are typed by the wire schemas (schema/api.ts): a field that drifts does not compile.
+import type { ConsistencyProofJson, EntriesJson, EntryJson, InclusionProofJson, LogInfo } from "../../schema/api.js";
 
 export interface ReadDeps {
   store: Store;
@@ -26,7 +28,7 @@ export async function latest(head: HeadCache): Promise<StoredCheckpoint> {
   return c;
 }
 
-export function entryJson(e: { index: bigint; entry: Uint8Array; leafHash: Uint8Array }) {
+export function entryJson(e: { index: bigint; entry: Uint8Array; leafHash: Uint8Array }): EntryJson {
   return { index: e.index.toString(), entry: encodeBase64(e.entry), leafHash: encodeBase64(e.leafHash) };
 }
 
@@ -50,7 +52,7 @@ export function readRoutes(deps: ReadDeps): Hono {
       rootHash: encodeBase64(cp.rootHash),
       checkpoint: cp.note,
       ...(deps.witnesses ? { witnesses: deps.witnesses } : {}),
-    });
+    } satisfies LogInfo);
   });
 
   app.get("/v1/entries/:index", async (c) => {
@@ -68,7 +70,7 @@ export function readRoutes(deps: ReadDeps): Hono {
       throw new ApiError("invalid_parameter", `limit must be from 1 to ${MAX_ENTRIES_PER_PAGE}`);
     }
     const entries = await store.getEntries(start, Number(limit));
-    return c.json({ entries: entries.map(entryJson) });
+    return c.json({ entries: entries.map(entryJson) } satisfies EntriesJson);
   });
 
   app.get("/v1/proofs/inclusion", async (c) => {
@@ -88,7 +90,7 @@ export function readRoutes(deps: ReadDeps): Hono {
     }
     if (index >= treeSize) throw new ApiError("invalid_parameter", `index ${index} out of bounds for tree size ${treeSize}`);
     const { proof, leafHash } = await inclusionProofAndLeaf(nodes, index, treeSize);
-    return c.json({ index: index.toString(), treeSize: treeSize.toString(), leafHash: encodeBase64(leafHash), proof: proof.map(encodeBase64) });
+    return c.json({ index: index.toString(), treeSize: treeSize.toString(), leafHash: encodeBase64(leafHash), proof: proof.map(encodeBase64) } satisfies InclusionProofJson);
   });
 
   app.get("/v1/proofs/consistency", async (c) => {
@@ -98,7 +100,7 @@ export function readRoutes(deps: ReadDeps): Hono {
     if (size2 > cp.treeSize) throw new ApiError("invalid_parameter", `size2 ${size2} is beyond the log's size ${cp.treeSize}`);
     if (size1 === 0n || size1 > size2) throw new ApiError("invalid_parameter", `no consistency proof from size ${size1} to size ${size2}: need 0 < size1 <= size2`);
     const proof = await consistencyProof(nodes, size1, size2);
-    return c.json({ size1: size1.toString(), size2: size2.toString(), proof: proof.map(encodeBase64) });
+    return c.json({ size1: size1.toString(), size2: size2.toString(), proof: proof.map(encodeBase64) } satisfies ConsistencyProofJson);
   });
 
   return app;

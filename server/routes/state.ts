@@ -14,6 +14,7 @@ import { keyIdOf, parseEntry } from "../../client/entry.js";
 import { parseBase64 } from "../../client/bytes.js";
 import { decimalParam, optionalDecimalParam } from "./params.js";
 import { entryJson } from "./read.js";
+import type { GrowthJson, KeyJson, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
 
 export interface StateDeps {
   store: Store;
@@ -53,7 +54,7 @@ export function stateRoutes(deps: StateDeps): Hono {
     return c.json({
       namespace: ns.namespace,
       keys: [...ns.keys.values()].map(keyJson),
-      policy: ns.policy && { adminThreshold: ns.policy.adminThreshold, groups: ns.policy.groups, index: ns.policy.index.toString() },
+      policy: ns.policy && { adminThreshold: ns.policy.adminThreshold, groups: [...ns.policy.groups], index: ns.policy.index.toString() },
       releaseCount: ns.releases.size,
       // The newest releases with their verdicts (the whole list is in /entries).
       recentReleases: [...ns.releases.values()].slice(-RECENT_RELEASES).reverse().map((r) => {
@@ -70,7 +71,7 @@ export function stateRoutes(deps: StateDeps): Hono {
         };
       }),
       breakGlass: ns.breakGlass.map((i) => i.toString()),
-    });
+    } satisfies NamespaceJson);
   });
 
   // A namespace's entries, oldest first, a page at a time (`next` is the `after` of the next page).
@@ -85,7 +86,7 @@ export function stateRoutes(deps: StateDeps): Hono {
     // Only entries a checkpoint covers: what the page shows can be proven.
     const entries = (await deps.store.namespaceEntries(ns, after, Number(limit))).filter((e) => e.index < size);
     const next = entries.length === Number(limit) ? entries[entries.length - 1]!.index.toString() : null;
-    return c.json({ namespace: ns, treeSize: size.toString(), entries: entries.map(entryJson), next });
+    return c.json({ namespace: ns, treeSize: size.toString(), entries: entries.map(entryJson), next } satisfies NamespaceEntriesJson);
   });
 
   // Where a key is registered: every namespace whose log registers this key ID, with its state there.
@@ -104,11 +105,11 @@ export function stateRoutes(deps: StateDeps): Hono {
       if (k && k.registeredAt === e.index) registrations.push({ namespace: record.namespace, ...keyJson(k) });
     }
     if (registrations.length === 0) throw new ApiError("not_found", `no namespace registers key ${keyId}`);
-    return c.json({ keyId, registrations });
+    return c.json({ keyId, registrations } satisfies KeyJson);
   });
 
   // Index probes per call (growthQuery), cached 5 s per `points` value (at most 499 slots).
-  const growthCache = new Map<number, { at: number; body: unknown }>();
+  const growthCache = new Map<number, { at: number; body: GrowthJson }>();
   app.get("/growth", async (c) => {
     const points = Number(optionalDecimalParam(c.req.query("points"), "points") ?? 100n);
     if (points < 2 || points > MAX_GROWTH_POINTS) throw new ApiError("invalid_parameter", `points must be from 2 to ${MAX_GROWTH_POINTS}`);
@@ -118,7 +119,7 @@ export function stateRoutes(deps: StateDeps): Hono {
       hit = { at: performance.now(), body: { points: rows.map((r) => ({ time: r.at.toISOString(), treeSize: r.treeSize.toString() })) } };
       growthCache.set(points, hit);
     }
-    return c.json(hit.body as object);
+    return c.json(hit.body);
   });
 
   // The package may contain '/' (npm scopes): everything between namespace and version.
@@ -148,7 +149,7 @@ export function stateRoutes(deps: StateDeps): Hono {
       revoked: status.revoked,
       treeSize: cp.treeSize.toString(),
       proof: proof.map(encodeBase64),
-    });
+    } satisfies ReleaseJson);
   });
   return app;
 }
