@@ -5,7 +5,6 @@
  * reached the quorum.
  */
 import { encodeBase64 } from "../../client/bytes.js";
-import { LedgerError } from "../../client/errors.js";
 import { createVerifier, openNote, parseVerifierKey, SIG_TYPE_COSIGNATURE, type NoteVerifier } from "../../client/note.js";
 import { consistencyProof } from "./proofs.js";
 import type { Store, StoredCheckpoint } from "../store/store.js";
@@ -98,7 +97,8 @@ export class WitnessSubmitter {
           () => this.#onResult?.(w.verifier.name, true, w.cosigned),
           (e) => {
             this.#onResult?.(w.verifier.name, false, w.cosigned);
-            this.#log(`witness ${w.verifier.name}: ${(e as Error).message}`);
+            const cause = (e as Error).cause instanceof Error ? `: ${((e as Error).cause as Error).message}` : "";
+            this.#log(`witness ${w.verifier.name}: ${(e as Error).message}${cause}`);
           },
         ),
       ),
@@ -122,8 +122,7 @@ export class WitnessSubmitter {
       const note = openNote(cp.note + lines.join(""), [w.verifier]);
       if (!note.sigs.some((s) => s.name === w.verifier.name && s.keyId === w.verifier.keyId)) throw new Error("no cosignature by this witness");
     } catch (e) {
-      if (e instanceof LedgerError || e instanceof Error) throw new Error(`cosignature does not verify: ${e.message}`);
-      throw e;
+      throw new Error("cosignature does not verify", { cause: e });
     }
     const ours = lines.filter((l) => l.startsWith(`\u2014 ${w.verifier.name} `));
     await this.#store.addCosignature(cp.treeSize, `${w.verifier.name}+${w.verifier.keyId}`, ours.join(""));
