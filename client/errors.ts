@@ -10,6 +10,7 @@ export type LedgerErrorCode =
   | "inconsistent"
   | "policy"
   | RuleCode
+  | "webauthn"
   | "http";
 
 /** Why a record may not be appended (server) or has no effect (replay). */

@@ -148,13 +148,28 @@ export function releaseKey(pkg: string, version: string): string {
 }
 
 const APPROVAL_DOMAIN = "ledger-approval/v1\n";
+const REJECTION_DOMAIN = "ledger-rejection/v1\n";
 
-/** The bytes each approval signs: domain ‖ JCS({namespace, package, version, artifacts, requester}). */
-export function approvalSigningMessage(a: { namespace: string; package: string; version: string; artifacts: Artifact[]; requester: string }): Uint8Array {
-  return concatBytes(
-    utf8(APPROVAL_DOMAIN),
-    utf8(canonicalize({ namespace: a.namespace, package: a.package, version: a.version, artifacts: a.artifacts, requester: a.requester })),
-  );
+export interface ReleaseRequest {
+  namespace: string;
+  package: string;
+  version: string;
+  artifacts: Artifact[];
+  requester: string;
+}
+
+function requestMessage(domain: string, a: ReleaseRequest): Uint8Array {
+  return concatBytes(utf8(domain), utf8(canonicalize({ namespace: a.namespace, package: a.package, version: a.version, artifacts: a.artifacts, requester: a.requester })));
+}
+
+/** The bytes each approval signs: "ledger-approval/v1\n" ‖ JCS({namespace, package, version, artifacts, requester}). */
+export function approvalSigningMessage(a: ReleaseRequest): Uint8Array {
+  return requestMessage(APPROVAL_DOMAIN, a);
+}
+
+/** The bytes a rejection signs: "ledger-rejection/v1\n" ‖ JCS({namespace, package, version, artifacts, requester}). */
+export function rejectionSigningMessage(a: ReleaseRequest): Uint8Array {
+  return requestMessage(REJECTION_DOMAIN, a);
 }
 
 function sameArtifacts(a: Artifact[], b: Artifact[]): boolean {
