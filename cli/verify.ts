@@ -52,7 +52,8 @@ export const VERIFY_COMMANDS: Record<string, (args: string[], io: Out) => Promis
     const client = clientFrom(v);
     const r = await client.verifyRelease({ namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact) });
     const bg = r.breakGlass.involved ? `; break-glass records in this namespace at ${r.breakGlass.indices.join(", ")}` : "";
-    report(io, v, `ok: ${r.package}@${r.version} logged at ${r.index} (tree ${r.treeSize}), signed by ${r.signedBy.join(", ")}, approved${r.approvalIndex !== null ? ` at ${r.approvalIndex}` : " (no approval groups)"}, not revoked${bg}`, { ok: true, ...r });
+    const who = r.approvers.map((a) => `\n  approved by ${a.label ?? "(no label)"} ${a.keyId.slice(0, 16)}… ${a.kind === "passkey" ? `passkey, UV ${a.userVerified ? "yes" : "no"}` : "Ed25519 key"}, counted in ${a.groups.length ? a.groups.join(", ") : "no group (the requester)"}`);
+    report(io, v, `ok: ${r.package}@${r.version} logged at ${r.index} (tree ${r.treeSize}), signed by ${r.signedBy.join(", ")}, approved${r.approvalIndex !== null ? ` at ${r.approvalIndex}` : " (no approval groups)"}, not revoked${bg}${who.join("")}`, { ok: true, ...r });
     return 0;
   },
 

@@ -30,7 +30,9 @@ export type RuleCode =
   | "artifact_mismatch"
   | "bad_approval"
   | "duplicate_approver"
-  | "decision_mismatch"
+  | "release_rejected"
+  | "release_approved"
+  | "user_verification_required"
   | "break_glass_unavailable"
   | "break_glass_refused"
   | "requester_mismatch"
@@ -60,8 +62,8 @@ export type SignatureErrorCode = "no_verified_signature" | "invalid_signature" |
 
 export class LedgerError extends Error {
   readonly code: LedgerErrorCode;
-  constructor(code: LedgerErrorCode, message: string) {
-    super(message);
+  constructor(code: LedgerErrorCode, message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
     this.name = new.target.name;
     this.code = code;
   }
@@ -130,6 +132,7 @@ export type PolicyCheck =
   | "artifacts_mismatch"
   | "not_signed"
   | "not_approved"
+  | "rejected"
   | "revoked"
   | "break_glass"
   | "hash_chain"
@@ -148,8 +151,8 @@ export class PolicyError extends LedgerError {
 /** A record that breaks a ledger rule (DESIGN "Records"); see docs/records.md. */
 export class RuleError extends LedgerError {
   declare readonly code: RuleCode;
-  constructor(code: RuleCode, message: string) {
-    super(code, message);
+  constructor(code: RuleCode, message: string, opts?: { cause?: unknown }) {
+    super(code, message, opts);
   }
 }
 

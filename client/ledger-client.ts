@@ -64,12 +64,26 @@ export interface ReleaseQuery {
   artifacts: Artifact[];
 }
 
+/** Who approved a release, as the log shows it: re-verified by this client's replay. */
+export interface Approver {
+  keyId: string;
+  label?: string;
+  kind: "passkey" | "ed25519";
+  /** The passkey assertion's UV flag (null for Ed25519 keys). */
+  userVerified: boolean | null;
+  /** The groups of the release's policy this approval counted in. */
+  groups: string[];
+}
+
 export interface VerifiedRelease extends ReleaseQuery {
   index: bigint;
   treeSize: bigint;
   signedBy: string[];
   approved: boolean;
   approvalIndex: bigint | null;
+  /** The index of the policy.set the release is judged by (null: none, no approval needed). */
+  policyIndex: bigint | null;
+  approvers: Approver[];
   /** Applied break-glass records of the namespace (empty when refused or none). */
   breakGlass: { involved: boolean; indices: bigint[] };
   checkpoint: string;
@@ -354,6 +368,7 @@ export class LedgerClient {
       throw new PolicyError("artifacts_mismatch", `${q.package}@${q.version}: the artifacts differ from the logged release at ${status.release.index}`);
     }
     if (status.revoked) throw new PolicyError("revoked", `${q.package}@${q.version} was revoked at ${status.release.revokedAt}`);
+    if (status.rejected) throw new PolicyError("rejected", `${q.package}@${q.version} was rejected at ${status.outcome!.index}`);
     if (!status.approved) throw new PolicyError("not_approved", `${q.package}@${q.version} has no approved outcome that meets the policy of ${q.namespace}`);
     await this.verifyInclusion(status.release.index); // an explicit proof to the trusted checkpoint
     const bgSigners = status.release.signedBy.some((id) => ns.keys.get(id)?.breakGlass);
@@ -364,6 +379,11 @@ export class LedgerClient {
       signedBy: status.release.signedBy,
       approved: status.approved,
       approvalIndex: status.approvalIndex,
+      policyIndex: status.policyIndex,
+      approvers: (status.approvalIndex !== null ? status.outcome!.approvers : []).map((a) => {
+        const label = ns.keys.get(a.keyId)?.label;
+        return { keyId: a.keyId, ...(label !== undefined ? { label } : {}), kind: a.passkey ? "passkey" : "ed25519", userVerified: a.userVerified, groups: a.groups };
+      }),
       breakGlass: { involved: bgSigners || ns.breakGlass.length > 0, indices: [...ns.breakGlass] },
       checkpoint: cp.raw,
     };

@@ -39,12 +39,22 @@ function obj(required: Record<string, Check>, optional: Record<string, Check> = 
 }
 
 const artifacts = arr(obj({ name: token(256), sha256: hex64 }), 1, 256);
+const either = (...checks: Check[]): Check => (v) => checks.some((c) => c(v));
+const b64max = (min: number, max: number): Check => (v) => b64(v) && (v as string).length >= min && (v as string).length <= max;
+const lit = (...xs: number[]): Check => (v) => typeof v === "number" && xs.includes(v);
+const HOST = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+/** A signature by an Ed25519 key (`sig`) or by a passkey (`webauthn`), as schema/records.ts SignatureSchema. */
+const signature = either(
+  obj({ keyId: hex64, sig: b64 }),
+  obj({ keyId: hex64, webauthn: obj({ authenticatorData: b64max(1, 2048), clientDataJSON: b64max(1, 4096), signature: b64max(1, 1024) }) }),
+);
+const webauthnKey = obj({ credentialId: str(/^[A-Za-z0-9_-]+$/, 1, 1366), rpId: str(HOST, 0, 253), alg: lit(-7, -8) });
 const STATEMENTS: Record<string, Check> = {
-  "key.register": obj({ publicKey: b64, role: oneOf("publish", "approve", "admin") }, { label: text(200), breakGlass: bool }),
+  "key.register": obj({ publicKey: b64max(0, 1024), role: oneOf("publish", "approve", "admin") }, { label: text(200), breakGlass: bool, webauthn: webauthnKey }),
   "key.revoke": obj({ keyId: hex64, reason: text(1000) }, { breakGlass: bool }),
   "policy.set": obj({
     adminThreshold: int(1, 256),
-    groups: arr(obj({ name: token(100), members: arr(hex64, 1, 256), threshold: int(1, 256), excludeRequester: bool }), 0, 32),
+    groups: arr(obj({ name: token(100), members: arr(hex64, 1, 256), threshold: int(1, 256), excludeRequester: bool }, { userVerification: oneOf("required", "preferred") }), 0, 32),
   }),
   "release.sign": obj({ package: token(214), version: token(128), artifacts }, { requester: hex64 }),
   "release.revoke": obj({ package: token(214), version: token(128), reason: text(1000) }),
@@ -53,7 +63,7 @@ const STATEMENTS: Record<string, Check> = {
     version: token(128),
     artifacts,
     requester: hex64,
-    approvals: arr(obj({ keyId: hex64, sig: b64 }), 0, 256),
+    approvals: arr(signature, 0, 256),
     decision: oneOf("approved", "rejected"),
   }),
 };
@@ -64,6 +74,6 @@ export function isRecord(v: unknown): v is LedgerRecord {
     type: () => true,
     namespace: str(NAMESPACE_RE, 1, 300),
     statement: STATEMENTS[v.type]!,
-    signatures: arr(obj({ keyId: hex64, sig: b64 }), 1, 32),
+    signatures: arr(signature, 1, 32),
   })(v);
 }

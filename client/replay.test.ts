@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeBase64 } from "./bytes.js";
 import { ed25519Sign } from "./ed25519.js";
-import { approvalSigningMessage, parseCoreKeys, releaseStatus, Replayer, type BreakGlassPolicy, type ReplayEvent } from "./replay.js";
+import { approvalSigningMessage, rejectionSigningMessage, parseCoreKeys, releaseStatus, Replayer, type BreakGlassPolicy, type ReplayEvent } from "./replay.js";
 import type { LedgerRecord } from "../schema/records.js";
 import { signRecord, testKey, type TestKey } from "../test/helpers/records.js";
 
@@ -41,6 +41,9 @@ const revokeRelease = (version: string, signers: TestKey[]) =>
   signRecord({ type: "release.revoke", namespace: NS, statement: { package: "acme", version, reason: "bad" } } as never, ...signers);
 function approval(k: TestKey, version: string, requester: string, artifacts = ART) {
   return { keyId: k.keyId, sig: encodeBase64(ed25519Sign(k.seed, approvalSigningMessage({ namespace: NS, package: "acme", version, artifacts, requester }))) };
+}
+function rejection(k: TestKey, version: string, requester: string, artifacts = ART) {
+  return { keyId: k.keyId, sig: encodeBase64(ed25519Sign(k.seed, rejectionSigningMessage({ namespace: NS, package: "acme", version, artifacts, requester }))) };
 }
 const outcome = (version: string, approvals: unknown[], decision: "approved" | "rejected", signers: TestKey[], requester = pub1!.keyId, artifacts = ART) =>
   signRecord({ type: "approval.outcome", namespace: NS, statement: { package: "acme", version, artifacts, requester, approvals, decision } } as never, ...signers);
@@ -184,7 +187,8 @@ describe("approval.outcome", () => {
     ["an approval replayed from another version", () => outcome("1.0.0", [approval(appr2!, "0.9.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "bad_approval"],
     ["an approval by a non-approve key", () => outcome("1.0.0", [approval(pub2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "bad_approval"],
     ["a group below threshold", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId), "threshold_not_met"],
-    ["a rejection the evidence contradicts", () => outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId), "decision_mismatch"],
+    ["a rejection carrying approvals (signed over the approval message)", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId), "bad_approval"],
+    ["a rejection with no signature", () => outcome("1.0.0", [], "rejected", [pub1!], appr1!.keyId), "threshold_not_met"],
     ["artifacts other than the release's", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId, ART2), approval(appr3!, "1.0.0", appr1!.keyId, ART2)], "approved", [pub1!], appr1!.keyId, ART2), "artifact_mismatch"],
     ["an envelope not signed by a publish key", () => outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [appr3!], appr1!.keyId), "not_authorized"],
   ])("refuses %s", (_d, make, code) => {
@@ -197,20 +201,41 @@ describe("approval.outcome", () => {
     w.ok(revoke(appr3!, [admin1!]));
     expect(w.refused(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId))).toBe("bad_approval");
   });
-  it("a logged rejection does not block a later approval", () => {
+  it("a rejection by one member of any group is final; an approved release is not rejected afterwards", () => {
     const w = withPolicy();
-    w.ok(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId));
+    const e = w.ok(outcome("1.0.0", [rejection(appr3!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: false, rejected: true, outcome: { index: e.index, decision: "rejected" } });
+    const all = [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)];
+    expect(w.refused(outcome("1.0.0", all, "approved", [pub1!], appr1!.keyId))).toBe("release_rejected");
+    expect(w.refused(outcome("1.0.0", [rejection(appr2!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId))).toBe("release_rejected");
     expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
-    w.ok(outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId));
-    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(true);
+    // Another version: approved, then a rejection comes too late.
+    w.ok(release("1.0.1", [pub1!], ART, appr1!.keyId));
+    const all1 = [approval(appr1!, "1.0.1", appr1!.keyId), approval(appr2!, "1.0.1", appr1!.keyId), approval(appr3!, "1.0.1", appr1!.keyId)];
+    w.ok(outcome("1.0.1", all1, "approved", [pub1!], appr1!.keyId));
+    expect(w.refused(outcome("1.0.1", [rejection(appr3!, "1.0.1", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId))).toBe("release_approved");
+    expect(w.refused(outcome("1.0.1", all1, "approved", [pub1!], appr1!.keyId))).toBe("release_approved");
+    expect(releaseStatus(w.ns(), "acme", "1.0.1")!.outcome!.approvers.map((a) => [a.keyId, a.passkey, a.groups])).toEqual([
+      [appr1!.keyId, false, []],
+      [appr2!.keyId, false, ["maintainers"]],
+      [appr3!.keyId, false, ["security"]],
+    ]);
+  });
+  it("refuses a signature by an approve key that is in no group, and a rejection by one", () => {
+    const w = withPolicy();
+    w.ok(reg(stranger!, "approve", [stranger!, admin1!]));
+    const all = [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)];
+    expect(w.refused(outcome("1.0.0", [...all, approval(stranger!, "1.0.0", appr1!.keyId)], "approved", [pub1!], appr1!.keyId))).toBe("bad_approval");
+    expect(w.refused(outcome("1.0.0", [rejection(stranger!, "1.0.0", appr1!.keyId)], "rejected", [pub1!], appr1!.keyId))).toBe("bad_approval");
+  });
+  it("an Ed25519 key does not sign with webauthn", () => {
+    const w = withPolicy();
+    const fake = { keyId: appr3!.keyId, webauthn: { authenticatorData: "AAAA", clientDataJSON: "AAAA", signature: "AAAA" } };
+    const all = [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), fake];
+    expect(w.refused(outcome("1.0.0", all, "approved", [pub1!], appr1!.keyId))).toBe("bad_approval");
   });
 });
 
-/**
- * The rules that give approvals their meaning (issue 12): an adversary who
- * holds some keys tries every requester, order and policy trick. Each case
- * failed on the rules before them.
- */
 describe("approval verdicts that cannot be gamed", () => {
   const all = (version: string, requester: string, keys: TestKey[]) => keys.map((k) => approval(k, version, requester));
   // maintainers: appr1, appr2 (1, excluding the requester); security: appr3 (1).

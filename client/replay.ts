@@ -7,7 +7,7 @@
  * when every rule holds, applies it; otherwise it throws RuleError and the
  * state is unchanged. Replay never halts: a refused record simply has no effect.
  */
-import type { LedgerRecord } from "../schema/records.js";
+import type { LedgerRecord, RecordSignature } from "../schema/records.js";
 import { concatBytes, parseBase64, utf8 } from "./bytes.js";
 import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
 import { keyIdOf, recordSigningMessage } from "./entry.js";
@@ -16,6 +16,7 @@ import { canonicalize } from "./jcs.js";
 import { LayeredMap } from "./layered-map.js";
 import { isCanonicalNamespace } from "./namespace.js";
 import { isRecord } from "./record-shape.js";
+import { parsePasskeyPublicKey, verifyWebAuthn, WebAuthnError, type Assertion, type PasskeyInfo } from "./webauthn.js";
 
 export type Role = "publish" | "approve" | "admin";
 export type BreakGlassPolicy = "accept" | "refuse";
@@ -43,11 +44,22 @@ export interface KeyInfo {
   revokedAt: bigint | null;
   /** Registered by break-glass (core keys) rather than the namespace's admins. */
   breakGlass: boolean;
+  /** A passkey's credential (its publicKey is a SubjectPublicKeyInfo); absent for Ed25519 keys. */
+  webauthn?: PasskeyInfo;
+}
+
+export interface PolicyGroup {
+  name: string;
+  members: string[];
+  threshold: number;
+  excludeRequester: boolean;
+  /** Whether a passkey approval must carry UV to count here (absent: "required"). */
+  userVerification?: "required" | "preferred";
 }
 
 export interface PolicyInfo {
   adminThreshold: number;
-  groups: ReadonlyArray<{ name: string; members: string[]; threshold: number; excludeRequester: boolean }>;
+  groups: ReadonlyArray<PolicyGroup>;
   index: bigint;
 }
 
@@ -68,12 +80,22 @@ export interface ReleaseInfo {
   policy: PolicyInfo | null;
 }
 
+/** Who signed an outcome, and where it counted. */
+export interface ApproverInfo {
+  keyId: string;
+  passkey: boolean;
+  /** The passkey assertion's UV flag; null for an Ed25519 key (no such flag). */
+  userVerified: boolean | null;
+  /** The groups of the release's policy this signature counted in. */
+  groups: string[];
+}
+
 export interface OutcomeInfo {
   index: bigint;
   decision: "approved" | "rejected";
   artifacts: Artifact[];
   requester: string;
-  approvers: string[];
+  approvers: ApproverInfo[];
 }
 
 /**
@@ -181,6 +203,56 @@ export interface Signed {
   signers: Set<string>;
 }
 
+/** A key as verification needs it: its bytes (Ed25519 key or passkey SPKI) and, for a passkey, its credential. */
+interface SignerKey {
+  bytes: Uint8Array;
+  webauthn?: PasskeyInfo;
+}
+
+/**
+ * untrusted: the key a key.register statement registers, with its keyId
+ * (SHA-256 of the 32-byte Ed25519 key, or of the passkey's SPKI bytes).
+ */
+export function registeredKey(st: { publicKey: string; webauthn?: PasskeyInfo }): SignerKey & { keyId: string } {
+  if (st.webauthn) {
+    const spki = decode64(st.publicKey, "publicKey");
+    try {
+      parsePasskeyPublicKey(spki, st.webauthn.alg);
+    } catch (e) {
+      if (e instanceof WebAuthnError) throw new RuleError("invalid_record", `publicKey: ${e.message}`, { cause: e });
+      throw e;
+    }
+    return { bytes: spki, keyId: keyIdOf(spki), webauthn: { credentialId: st.webauthn.credentialId, rpId: st.webauthn.rpId, alg: st.webauthn.alg } };
+  }
+  const bytes = decodeKey(st.publicKey);
+  return { bytes, keyId: keyIdOf(bytes) };
+}
+
+function signerKey(k: KeyInfo): SignerKey {
+  return { bytes: parseBase64(k.publicKey), ...(k.webauthn ? { webauthn: k.webauthn } : {}) };
+}
+
+/**
+ * Verifies one signature over `message`: `sig` by an Ed25519 key, or a
+ * passkey's `webauthn` assertion (UP required; UV reported, not required).
+ * Returns the UV flag (null for Ed25519), or throws RuleError(`code`).
+ */
+function verifySignature(key: SignerKey, s: RecordSignature, message: Uint8Array, verify: Verify, code: "bad_signature" | "bad_approval", who: string): boolean | null {
+  if (Object.hasOwn(s, "webauthn")) {
+    if (!key.webauthn) throw new RuleError(code, `${who}: an Ed25519 key signs with "sig", not "webauthn"`);
+    try {
+      return verifyWebAuthn({ spki: key.bytes, passkey: key.webauthn }, message, (s as { webauthn: Assertion }).webauthn, { requireUserVerification: false }).userVerified;
+    } catch (e) {
+      if (e instanceof WebAuthnError) throw new RuleError(code, `${who}: the passkey's ${e.check} check fails: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+  if (key.webauthn) throw new RuleError(code, `${who}: a passkey signs with "webauthn", not "sig"`);
+  const sig = decode64((s as { sig: string }).sig, "signature");
+  if (sig.length !== 64 || !verify(key.bytes, message, sig)) throw new RuleError(code, `${who} does not verify`);
+  return null;
+}
+
 /**
  * Verifies every signature of the record with the key its keyId names: the
  * key being registered, a key ever registered in the namespace, or (for
@@ -190,17 +262,16 @@ export interface Signed {
 export function verifySignatures(ns: NamespaceState, record: LedgerRecord, opts: ReplayOptions, breakGlass = isBreakGlass(record)): Signed {
   const verify = opts.verify ?? ed25519Verify;
   const message = recordSigningMessage(record);
-  const own = record.type === "key.register" ? decodeKey(record.statement.publicKey) : undefined;
+  const own = record.type === "key.register" ? registeredKey(record.statement) : undefined;
   const signers = new Set<string>();
   for (const s of record.signatures) {
     if (signers.has(s.keyId)) throw new RuleError("invalid_record", `key ${s.keyId} signs twice`);
-    let pub: Uint8Array | undefined;
-    if (own && keyIdOf(own) === s.keyId) pub = own;
-    else if (ns.keys.has(s.keyId)) pub = parseBase64(ns.keys.get(s.keyId)!.publicKey);
-    else if (breakGlass) pub = opts.coreKeys?.keys.get(s.keyId);
-    if (!pub) throw new RuleError("unknown_key", `key ${s.keyId} is not registered in ${ns.namespace}`);
-    const sig = decode64(s.sig, "signature");
-    if (sig.length !== 64 || !verify(pub, message, sig)) throw new RuleError("bad_signature", `signature by key ${s.keyId} does not verify`);
+    let key: SignerKey | undefined;
+    if (own && own.keyId === s.keyId) key = own;
+    else if (ns.keys.has(s.keyId)) key = signerKey(ns.keys.get(s.keyId)!);
+    else if (breakGlass && opts.coreKeys?.keys.has(s.keyId)) key = { bytes: opts.coreKeys.keys.get(s.keyId)! };
+    if (!key) throw new RuleError("unknown_key", `key ${s.keyId} is not registered in ${ns.namespace}`);
+    verifySignature(key, s, message, verify, "bad_signature", `signature by key ${s.keyId}`);
     signers.add(s.keyId);
   }
   return { signers };
@@ -261,7 +332,7 @@ export function applyRecord(ns: NamespaceState, record: LedgerRecord, index: big
   if (index <= ns.lastIndex) throw new RuleError("invalid_record", `index ${index} is not after ${ns.lastIndex}`);
   const breakGlass = isBreakGlass(record);
   if (breakGlass && opts.breakGlass === "refuse") {
-    if (record.type === "key.register") ns.ignoredKeys.set(keyIdOf(decodeKey(record.statement.publicKey)), index);
+    if (record.type === "key.register") ns.ignoredKeys.set(registeredKey(record.statement).keyId, index);
     ns.lastIndex = index;
     return "ignored";
   }
@@ -284,8 +355,7 @@ type Rule<T extends LedgerRecord["type"]> = (
 ) => () => void;
 
 const keyRegister: Rule<"key.register"> = (ns, r, index, signed, opts, breakGlass) => {
-  const pub = decodeKey(r.statement.publicKey);
-  const keyId = keyIdOf(pub);
+  const { keyId, webauthn } = registeredKey(r.statement);
   if (!signed.signers.has(keyId)) throw new RuleError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
   const existing = ns.keys.get(keyId);
   if (existing) {
@@ -303,6 +373,7 @@ const keyRegister: Rule<"key.register"> = (ns, r, index, signed, opts, breakGlas
       registeredAt: index,
       revokedAt: null,
       breakGlass,
+      ...(webauthn ? { webauthn } : {}),
     });
   };
 };
@@ -389,11 +460,16 @@ const releaseRevoke: Rule<"release.revoke"> = (ns, r, index, signed) => {
  * - an outcome follows its release (unknown_release) and carries its artifacts;
  * - it names the release's requester when the release names one (requester_mismatch);
  * - it is judged by the policy in force at the release's index, never a later one;
- * - an approval counts only from an approve key current at the outcome's index
- *   and registered before the release (so also current at the release's index);
+ * - a signature counts only from an approve key current at the outcome's index
+ *   and registered before the release (so also current at the release's index),
+ *   that is a member of a group of that policy;
+ * - a passkey's approval counts in a group only with UV, unless the group says
+ *   userVerification "preferred" (user_verification_required);
  * - where a group excludes the requester, the requester proves who they are by
  *   their own approval among the outcome's (requester_unverified): otherwise the
- *   publisher could name anyone as requester and exclude nobody who matters.
+ *   publisher could name anyone as requester and exclude nobody who matters;
+ * - "rejected" (the trump card) carries rejection signatures: one by a member
+ *   of any group ends the release for good; one decision per release.
  */
 const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) => {
   publishers(ns, signed, ["publish"], "approval.outcome");
@@ -406,37 +482,47 @@ const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) =
   if (rel.requester !== undefined && st.requester !== rel.requester) {
     throw new RuleError("requester_mismatch", `the outcome names requester ${st.requester}, release ${key} names ${rel.requester}`);
   }
-  const verify = opts.verify ?? ed25519Verify;
-  const message = approvalSigningMessage({ namespace: ns.namespace, ...st });
-  const approvers = new Set<string>();
-  for (const a of st.approvals) {
-    if (approvers.has(a.keyId)) throw new RuleError("duplicate_approver", `key ${a.keyId} approves twice`);
-    const k = ns.currentKey(a.keyId, "approve");
-    if (!k) throw new RuleError("bad_approval", `approval by ${a.keyId}: not a current approve key of ${ns.namespace}`);
-    if (k.registeredAt > rel.index) throw new RuleError("bad_approval", `approval by ${a.keyId}: registered at ${k.registeredAt}, after release ${key} at ${rel.index}`);
-    const sig = decode64(a.sig, "approval signature");
-    if (sig.length !== 64 || !verify(parseBase64(k.publicKey), message, sig)) {
-      throw new RuleError("bad_approval", `approval by ${a.keyId} does not verify over this release`);
-    }
-    approvers.add(a.keyId);
-  }
   const groups = rel.policy?.groups ?? [];
-  const unmet = groups.filter((g) => {
-    const counted = g.members.filter((m) => approvers.has(m) && !(g.excludeRequester && m === st.requester));
-    return counted.length < g.threshold;
-  });
-  const requesterVerified = approvers.has(st.requester) || !groups.some((g) => g.excludeRequester);
-  if (st.decision === "approved") {
-    if (unmet.length > 0) throw new RuleError("threshold_not_met", `approval groups not met under the policy of index ${rel.policy!.index}: ${unmet.map((g) => g.name).join(", ")}`);
-    if (!requesterVerified) throw new RuleError("requester_unverified", `a group excludes the requester, so requester ${st.requester} must approve too, proving who requested`);
+  const prev = ns.outcomes.get(key);
+  if (prev?.decision === "rejected") throw new RuleError("release_rejected", `${key} was rejected at ${prev.index}: it is never approved afterwards`);
+  if (prev?.decision === "approved" || groups.length === 0) {
+    throw new RuleError("release_approved", `${key} is approved${prev ? ` at ${prev.index}` : " (its policy has no groups)"}: its decision is made`);
   }
-  if (st.decision === "rejected" && unmet.length === 0 && requesterVerified && groups.length > 0) {
-    throw new RuleError("decision_mismatch", "the approvals meet every group: the decision cannot be rejected");
+  const approving = st.decision === "approved";
+  const request = { namespace: ns.namespace, ...st };
+  const message = approving ? approvalSigningMessage(request) : rejectionSigningMessage(request);
+  const verify = opts.verify ?? ed25519Verify;
+  const uvOf = new Map<string, boolean | null>();
+  for (const a of st.approvals) {
+    if (uvOf.has(a.keyId)) throw new RuleError("duplicate_approver", `key ${a.keyId} signs twice`);
+    const k = ns.currentKey(a.keyId, "approve");
+    if (!k) throw new RuleError("bad_approval", `signature by ${a.keyId}: not a current approve key of ${ns.namespace}`);
+    if (k.registeredAt > rel.index) throw new RuleError("bad_approval", `signature by ${a.keyId}: registered at ${k.registeredAt}, after release ${key} at ${rel.index}`);
+    if (!groups.some((g) => g.members.includes(a.keyId))) throw new RuleError("bad_approval", `signature by ${a.keyId}: not a member of any group of the policy at ${rel.policy!.index}`);
+    uvOf.set(a.keyId, verifySignature(signerKey(k), a, message, verify, "bad_approval", `${approving ? "approval" : "rejection"} by ${a.keyId}`));
+  }
+  // Where each signature counts: a member, not the excluded requester, and with UV where the group needs it.
+  const countsIn = (g: PolicyGroup, id: string, checkUV: boolean) => {
+    if (!uvOf.has(id) || !g.members.includes(id) || (approving && g.excludeRequester && id === st.requester)) return false;
+    return !checkUV || uvOf.get(id) !== false || g.userVerification === "preferred";
+  };
+  const approvers: ApproverInfo[] = [...uvOf].map(([keyId, uv]) => ({ keyId, passkey: uv !== null, userVerified: uv, groups: groups.filter((g) => countsIn(g, keyId, true)).map((g) => g.name) }));
+  if (approving) {
+    const unmet = groups.filter((g) => g.members.filter((m) => countsIn(g, m, true)).length < g.threshold);
+    if (unmet.length > 0) {
+      const withoutUV = unmet.every((g) => g.members.filter((m) => countsIn(g, m, false)).length >= g.threshold);
+      if (withoutUV) throw new RuleError("user_verification_required", `groups ${unmet.map((g) => g.name).join(", ")} count passkey approvals only with user verification (UV)`);
+      throw new RuleError("threshold_not_met", `approval groups not met under the policy of index ${rel.policy!.index}: ${unmet.map((g) => g.name).join(", ")}`);
+    }
+    if (groups.some((g) => g.excludeRequester) && !uvOf.has(st.requester)) {
+      throw new RuleError("requester_unverified", `a group excludes the requester, so requester ${st.requester} must approve too, proving who requested`);
+    }
+  } else if (!approvers.some((a) => a.groups.length > 0)) {
+    if (uvOf.size > 0) throw new RuleError("user_verification_required", "a rejection by passkey counts only with user verification (UV) where the group needs it");
+    throw new RuleError("threshold_not_met", "a rejection needs the signature of one member of a group");
   }
   return () => {
-    const prev = ns.outcomes.get(key);
-    if (prev?.decision === "approved" && st.decision === "rejected") return; // an approval stands once logged
-    ns.outcomes.set(key, { index, decision: st.decision, artifacts: st.artifacts, requester: st.requester, approvers: [...approvers] });
+    ns.outcomes.set(key, { index, decision: st.decision, artifacts: st.artifacts, requester: st.requester, approvers });
   };
 };
 
@@ -454,6 +540,10 @@ export interface ReleaseStatus {
   /** True when the policy in force at the release's index has no groups, or an approved outcome is logged. */
   approved: boolean;
   approvalIndex: bigint | null;
+  /** A rejection is logged: the release is never approved. */
+  rejected: boolean;
+  /** The logged decision, with who signed it and where each counted. */
+  outcome: OutcomeInfo | null;
   revoked: boolean;
   /** The index of the policy.set the release is judged by (null: none was in force). */
   policyIndex: bigint | null;
@@ -462,13 +552,14 @@ export interface ReleaseStatus {
 export function releaseStatus(ns: NamespaceState, pkg: string, version: string): ReleaseStatus | undefined {
   const release = ns.releases.get(releaseKey(pkg, version));
   if (!release) return undefined;
-  const outcome = ns.outcomes.get(releaseKey(pkg, version));
-  const approvedOutcome = outcome?.decision === "approved" ? outcome : undefined;
+  const outcome = ns.outcomes.get(releaseKey(pkg, version)) ?? null;
   const needsApproval = (release.policy?.groups.length ?? 0) > 0;
   return {
     release,
-    approved: !needsApproval || approvedOutcome !== undefined,
-    approvalIndex: approvedOutcome?.index ?? null,
+    approved: !needsApproval || outcome?.decision === "approved",
+    approvalIndex: outcome?.decision === "approved" ? outcome.index : null,
+    rejected: outcome?.decision === "rejected",
+    outcome,
     revoked: release.revokedAt !== null,
     policyIndex: release.policy?.index ?? null,
   };
@@ -510,7 +601,13 @@ export class Replayer {
       if (index > ns.lastIndex) ns.lastIndex = index;
       if (dependsOnIgnored(ns, record)) {
         // Ignored with the break-glass record it builds on; a key it registers is set aside too.
-        if (record.type === "key.register") ns.ignoredKeys.set(keyIdOf(parseBase64(record.statement.publicKey)), index);
+        if (record.type === "key.register") {
+          try {
+            ns.ignoredKeys.set(registeredKey(record.statement).keyId, index);
+          } catch (k) {
+            if (!(k instanceof RuleError)) throw k; // no key to set aside
+          }
+        }
         return { index, namespace: ns.namespace, type: record.type, result: "ignored", error: e };
       }
       return { index, namespace: ns.namespace, type: record.type, result: "refused", error: e };

@@ -67,6 +67,8 @@ const KeyState = z.strictObject({
   registeredAt: decimal,
   revokedAt: decimal.nullable(),
   breakGlass: z.boolean(),
+  /** A passkey's credential (its publicKey is a SubjectPublicKeyInfo). */
+  webauthn: z.strictObject({ credentialId: z.string(), rpId: z.string(), alg: z.int() }).optional(),
 });
 
 export const NamespaceResponse = z.strictObject({
@@ -75,7 +77,7 @@ export const NamespaceResponse = z.strictObject({
   policy: z
     .strictObject({
       adminThreshold: z.int(),
-      groups: z.array(z.strictObject({ name: z.string(), members: z.array(hex64), threshold: z.int(), excludeRequester: z.boolean() })),
+      groups: z.array(z.strictObject({ name: z.string(), members: z.array(hex64), threshold: z.int(), excludeRequester: z.boolean(), userVerification: z.enum(["required", "preferred"]).optional() })),
       index: decimal,
     })
     .nullable(),
@@ -127,6 +129,10 @@ export const ReleaseResponse = z.strictObject({
   policyIndex: decimal.nullable(),
   /** The requester the release names, if any; an approval outcome must name the same. */
   requester: hex64.optional(),
+  /** A rejection is logged: never approved afterwards. */
+  rejected: z.boolean(),
+  /** Who signed the logged decision, and the groups each counted in. */
+  approvers: z.array(z.strictObject({ keyId: hex64, passkey: z.boolean(), userVerified: z.boolean().nullable(), groups: z.array(z.string()) })),
   revoked: z.boolean(),
   treeSize: decimal,
   proof: z.array(hash),

@@ -12,8 +12,20 @@ const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-
 const token = (max: number) => z.string().min(1).max(max).regex(/^[\x21-\x7e]+$/, "must be printable ascii without spaces");
 const text = (max: number) => z.string().max(max);
 
-export const KeyIdSchema = hex64.describe("lowercase hex SHA-256 of the 32-byte Ed25519 public key");
-export const PublicKeySchema = base64.describe("base64 of a 32-byte Ed25519 public key");
+export const KeyIdSchema = hex64.describe("lowercase hex SHA-256 of the public key bytes (32-byte Ed25519 key, or a passkey's SubjectPublicKeyInfo)");
+export const PublicKeySchema = base64.max(1024).describe("base64 of a 32-byte Ed25519 public key, or of a passkey's SubjectPublicKeyInfo (DER)");
+/** A passkey's credential: its ID as WebAuthn gives it (base64url), the relying party's host, the COSE algorithm (-7 ES256, -8 EdDSA). */
+export const WebAuthnKeySchema = z.strictObject({
+  credentialId: z.string().min(1).max(1366).regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding"),
+  rpId: z.string().max(253).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, "must be a lowercase host name"),
+  alg: z.union([z.literal(-7), z.literal(-8)]),
+});
+/** The raw bytes of a WebAuthn assertion, standard base64 each. */
+export const AssertionSchema = z.strictObject({
+  authenticatorData: base64.min(1).max(2048),
+  clientDataJSON: base64.min(1).max(4096),
+  signature: base64.min(1).max(1024),
+});
 export const RoleSchema = z.enum(["publish", "approve", "admin"]);
 export const ArtifactSchema = z.strictObject({ name: token(256), sha256: hex64 });
 const artifacts = z.array(ArtifactSchema).min(1).max(256);
@@ -23,6 +35,7 @@ export const KeyRegisterStatement = z.strictObject({
   role: RoleSchema,
   label: text(200).optional(),
   breakGlass: z.boolean().optional(),
+  webauthn: WebAuthnKeySchema.optional(),
 });
 export const KeyRevokeStatement = z.strictObject({
   keyId: KeyIdSchema,
@@ -34,6 +47,8 @@ export const PolicyGroupSchema = z.strictObject({
   members: z.array(KeyIdSchema).min(1).max(256),
   threshold: z.int().min(1).max(256),
   excludeRequester: z.boolean(),
+  /** Whether a passkey approval must carry UV to count here (default "required"). */
+  userVerification: z.enum(["required", "preferred"]).optional(),
 });
 export const PolicySetStatement = z.strictObject({
   adminThreshold: z.int().min(1).max(256),
@@ -50,7 +65,9 @@ export const ReleaseRevokeStatement = z.strictObject({
   version: token(128),
   reason: text(1000),
 });
-export const ApprovalSchema = z.strictObject({ keyId: KeyIdSchema, sig: base64 });
+/** A signature by an Ed25519 key (`sig`) or by a passkey (`webauthn`): the same places take either. */
+export const SignatureSchema = z.union([z.strictObject({ keyId: KeyIdSchema, sig: base64 }), z.strictObject({ keyId: KeyIdSchema, webauthn: AssertionSchema })]);
+export const ApprovalSchema = SignatureSchema;
 export const ApprovalOutcomeStatement = z.strictObject({
   package: token(214),
   version: token(128),
@@ -60,7 +77,6 @@ export const ApprovalOutcomeStatement = z.strictObject({
   decision: z.enum(["approved", "rejected"]),
 });
 
-export const SignatureSchema = z.strictObject({ keyId: KeyIdSchema, sig: base64 });
 
 const envelope = <T extends string, S extends z.ZodType>(type: T, statement: S) =>
   z.strictObject({

@@ -58,10 +58,10 @@ const crafted = fc.nat(1000).map((n) => {
   const identity = encodeBase64(Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0)));
   const trivialSig = encodeBase64(Uint8Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : 0)));
   const choices = [
-    { ...good, signatures: [{ ...good.signatures[0]!, sig: malleate(good.signatures[0]!.sig) }] }, // non-canonical S
+    { ...good, signatures: [{ ...good.signatures[0]!, sig: malleate((good.signatures[0] as { sig: string }).sig) }] }, // non-canonical S
     { ...good, statement: { ...good.statement, version: `8.8.${n + 1}` } }, // replayed onto another version
     { ...good, namespace: "npm:@other", signatures: elsewhere.signatures }, // cross-namespace
-    { ...good, signatures: [{ keyId: other.keyId, sig: good.signatures[0]!.sig }] }, // another key's name on it
+    { ...good, signatures: [{ keyId: other.keyId, sig: (good.signatures[0] as { sig: string }).sig }] }, // another key's name on it
     { type: "key.register", namespace: NS, statement: { publicKey: identity, role: "admin" }, signatures: [{ keyId: "a".repeat(64), sig: trivialSig }] }, // small-order key
     signRecord({ type: "key.register", namespace: NS, statement: { publicKey: other.publicKeyB64, role: "admin" } } as never, other), // no admin signature
   ];

@@ -34,7 +34,7 @@ describe.each([1, 0])("mirror against a log that logged a bad signature (verify 
     for (let i = 0; i < 5; i++) expect((await postRecord(req, signRelease("npm:mr", k, "p", `1.0.${i}`))).status).toBe(201);
     // The misbehaving log: a release whose signature is another message's.
     const forged = signRelease("npm:mr", k, "p", "6.6.6") as LedgerRecord;
-    forged.signatures = [{ ...forged.signatures[0]!, sig: signRelease("npm:mr", k, "p", "1.0.0").signatures[0]!.sig }];
+    forged.signatures = [{ ...forged.signatures[0]!, sig: (signRelease("npm:mr", k, "p", "1.0.0").signatures[0] as { sig: string }).sig }];
     const lax = createRecordRules(new NamespaceCache({ breakGlass: "refuse" }), { verify: () => true });
     await sequenceBatch({ ...ledger.sequenceDeps, rules: lax }, [{ record: forged, recordHash: recordHash(forged) }]);
     expect((await postRecord(req, signRelease("npm:mr", k, "p", "1.0.7"))).status).toBe(201); // the log goes on

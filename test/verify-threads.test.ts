@@ -27,9 +27,9 @@ describe.each(["1", "0"])("appends with LEDGER_VERIFY_THREADS=%s", (threads) => 
     const good = signRelease("npm:vt", k, "p", "1.0.0");
     const tampered = { ...good, statement: { ...good.statement, version: "1.0.1" } };
     const flipped = structuredClone(good);
-    const sig = parseBase64(flipped.signatures[0]!.sig);
+    const sig = parseBase64((flipped.signatures[0] as { sig: string }).sig);
     sig[10]! ^= 4;
-    flipped.signatures[0]!.sig = encodeBase64(sig);
+    (flipped.signatures[0] as { sig: string }).sig = encodeBase64(sig);
     const stranger = signRelease("npm:vt", testKey(701), "p", "1.0.2");
     const results = await Promise.all([good, tampered, flipped, stranger].map((r) => postRecord(req, r)));
     expect(results.map((r) => r.status)).toEqual([201, 422, 422, 422]);

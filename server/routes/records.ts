@@ -2,12 +2,11 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { checkScope, type Writer } from "../auth.js";
 import { bodyLimit } from "hono/body-limit";
-import { encodeBase64, parseBase64 } from "../../client/bytes.js";
-import { keyIdOf, recordHash, recordSigningMessage, formatEntry, ZERO_HASH } from "../../client/entry.js";
+import { encodeBase64 } from "../../client/bytes.js";
+import { recordHash, formatEntry, ZERO_HASH } from "../../client/entry.js";
 import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
-import { verifySignatures } from "../../client/replay.js";
-import { isValidPublicKey } from "../../client/ed25519.js";
+import { registeredKey, verifySignatures } from "../../client/replay.js";
 import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
 import { ApiError } from "../errors.js";
 import { verifiedKey, type VerifiedSignatures } from "../log/rules.js";
@@ -66,15 +65,9 @@ export function parseRecordBody(text: string): LedgerRecord {
  */
 export async function verifyRequestSignatures(cache: NamespaceCache, store: StoreReader, record: LedgerRecord, pool?: VerifyPool): Promise<VerifiedSignatures> {
   if (record.type === "key.register") {
-    let own: Uint8Array;
-    try {
-      own = parseBase64(record.statement.publicKey);
-    } catch {
-      throw new ApiError("invalid_record", "statement.publicKey: not canonical base64");
-    }
-    if (own.length !== 32) throw new ApiError("invalid_record", "statement.publicKey: must be 32 bytes");
-    if (!isValidPublicKey(own)) throw new ApiError("invalid_record", "statement.publicKey: not a canonical Ed25519 point of large order");
-    if (!record.signatures.some((s) => s.keyId === keyIdOf(own))) {
+    // The key must decode (Ed25519 key, or a passkey's SPKI for its algorithm) and sign its own registration.
+    const own = registeredKey(record.statement);
+    if (!record.signatures.some((s) => s.keyId === own.keyId)) {
       throw new ApiError("no_proof_of_possession", "a key.register record must be signed by the key it registers");
     }
   }

@@ -38,6 +38,7 @@ function keyJson(k: KeyInfo) {
     registeredAt: k.registeredAt.toString(),
     revokedAt: k.revokedAt === null ? null : k.revokedAt.toString(),
     breakGlass: k.breakGlass,
+    ...(k.webauthn ? { webauthn: k.webauthn } : {}),
   };
 }
 
@@ -146,6 +147,8 @@ export function stateRoutes(deps: StateDeps): Hono {
       approvalIndex: status.approvalIndex === null ? null : status.approvalIndex.toString(),
       policyIndex: status.policyIndex === null ? null : status.policyIndex.toString(),
       ...(status.release.requester !== undefined ? { requester: status.release.requester } : {}),
+      rejected: status.rejected,
+      approvers: status.outcome?.approvers ?? [],
       revoked: status.revoked,
       treeSize: cp.treeSize.toString(),
       proof: proof.map(encodeBase64),
