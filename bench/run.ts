@@ -168,7 +168,7 @@ async function main() {
   const hw = ceiling();
   // BENCH_SKIP=replay,mirror leaves those out while iterating on the append and read paths.
   const skip = new Set((process.env.BENCH_SKIP ?? "").split(","));
-  const replay = skip.has("replay") ? { records: 0, replayRecordsPerSecond: 0, replayNobleRecordsPerSecond: 0, replayRulesOnlyRecordsPerSecond: 0 } : replayBench();
+  const replay = skip.has("replay") ? { records: 0, replayRecordsPerSecond: 0, replayNobleRecordsPerSecond: 0, replayRulesOnlyRecordsPerSecond: 0, replayPasskeyMixRecordsPerSecond: 0, passkeyMixOutcomes: 0 } : replayBench();
   const mirror = skip.has("mirror") ? { entries: 0, seconds: 0, mirrorEntriesPerSecond: 0 } : await mirrorBench(Number(process.env.BENCH_MIRROR_ENTRIES ?? 20_000));
   const keys = makeKeys();
   const releases = makeReleases(keys, Number(process.env.BENCH_RECORDS ?? SECONDS * 6000));
@@ -199,7 +199,7 @@ async function main() {
   }
   for (const r of results) r.mirrorEntriesPerSecond = mirror.mirrorEntriesPerSecond;
   console.log(`mirror: caught up ${mirror.entries} entries in ${mirror.seconds} s (${mirror.mirrorEntriesPerSecond}/s, PGlite to PGlite, process start included)`);
-  console.log(`replay: ${replay.records} records at ${replay.replayRecordsPerSecond}/s (node:crypto), ${replay.replayNobleRecordsPerSecond}/s (noble), rules alone ${replay.replayRulesOnlyRecordsPerSecond}/s`);
+  console.log(`replay: ${replay.records} records at ${replay.replayRecordsPerSecond}/s (node:crypto), ${replay.replayNobleRecordsPerSecond}/s (noble), rules alone ${replay.replayRulesOnlyRecordsPerSecond}/s; with 20% passkey outcomes ${replay.replayPasskeyMixRecordsPerSecond}/s`);
   console.log(`ceiling: ed25519 verify ${hw.ed25519VerifyPerSecond}/s, sha256 ${hw.sha256PerSecond}/s per core`);
   // One JSON object ends the output (DESIGN): the PostgreSQL figures when measured, else PGlite's,
   // with every store's figures under `stores`.

@@ -39,14 +39,18 @@ ${WRITE_OPTIONS}`,
 Hashes each FILE (or takes --artifact name=sha256) and logs a release.sign record
 signed by a publish key.
 ${WRITE_OPTIONS}`,
-  approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]…
+  approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]… [--reject]
 
 Signs an approval of the release's exact artifacts with an approve key and prints
-it (JSON) for the requester to collect; nothing is sent to the log.`,
+it (JSON) for the requester to collect; nothing is sent to the log. With --reject
+it signs a rejection instead ("ledger-rejection/v1"): one member of any group
+rejecting ends the release for good (submit it with --decision rejected).
+Passkeys approve in the browser, not here (docs/records.md).`,
   "submit-outcome": `Usage: ledger submit-outcome --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE…
 
-Logs the approval outcome: the collected approvals (files printed by 'ledger approve')
-and the decision, signed by the requester's publish key.
+Logs the approval outcome: the collected approvals (files printed by 'ledger approve';
+for --decision rejected, rejections printed by 'ledger approve --reject') and the
+decision, the envelope signed by a publish key. One decision per release.
 ${WRITE_OPTIONS}`,
 };
 
@@ -91,10 +95,10 @@ export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise
   },
 
   async approve(args, io) {
-    const { v, files } = parse(args, { ...RELEASE, key: { type: "string" }, requester: { type: "string" } });
+    const { v, files } = parse(args, { ...RELEASE, key: { type: "string" }, requester: { type: "string" }, reject: { type: "boolean" } });
     if (v.help) return io.out(WRITE_HELP.approve + "\n"), 0;
     need(v, "namespace", "package", "version", "key", "requester");
-    const a = approvalWith(loadKey(v.key), { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), requester: v.requester });
+    const a = approvalWith(loadKey(v.key), { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), requester: v.requester }, v.reject === true);
     io.out(JSON.stringify(a) + "\n");
     return 0;
   },

@@ -6,7 +6,7 @@ import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
 import { keyIdOf, recordSigningMessage } from "../client/entry.js";
 import { parseSignerKey, type SignerKey } from "../client/note.js";
-import { approvalSigningMessage, type Artifact } from "../client/replay.js";
+import { approvalSigningMessage, rejectionSigningMessage, type Artifact } from "../client/replay.js";
 import { readKeyFile } from "./log/signer.js";
 import { CliError } from "../cli/errors.js";
 
@@ -22,8 +22,10 @@ export function signRecordWith(r: { type: string; namespace: string; statement: 
   return { ...r, signatures: keys.map((k) => ({ keyId: keyIdOf(k.publicKey), sig: encodeBase64(ed25519Sign(k.seed, msg)) })) };
 }
 
-export function approvalWith(k: SignerKey, a: { namespace: string; package: string; version: string; artifacts: Artifact[]; requester: string }) {
-  return { keyId: keyIdOf(k.publicKey), sig: encodeBase64(ed25519Sign(k.seed, approvalSigningMessage(a))) };
+/** An approval (or, with `reject`, a rejection) of the request, signed with an Ed25519 approve key. */
+export function approvalWith(k: SignerKey, a: { namespace: string; package: string; version: string; artifacts: Artifact[]; requester: string }, reject = false) {
+  const message = reject ? rejectionSigningMessage(a) : approvalSigningMessage(a);
+  return { keyId: keyIdOf(k.publicKey), sig: encodeBase64(ed25519Sign(k.seed, message)) };
 }
 
 /** POSTs a record with the writer token; returns the server's answer or throws CliError with its code. */

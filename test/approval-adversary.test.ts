@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
 import { LedgerClient } from "../client/ledger-client.js";
-import { approvalSigningMessage, releaseStatus, Replayer } from "../client/replay.js";
+import { approvalSigningMessage, rejectionSigningMessage, releaseStatus, Replayer } from "../client/replay.js";
 import * as api from "../schema/api.js";
 import type { LedgerRecord } from "../schema/records.js";
 import { loadConfig } from "../server/config.js";
@@ -42,6 +42,10 @@ const release = (v: string, requester?: string) =>
 const approve = (k: TestKey, v: string, requester: string) => ({
   keyId: k.keyId,
   sig: encodeBase64(ed25519Sign(k.seed, approvalSigningMessage({ namespace: NS, package: PKG, version: v, artifacts: ART(v), requester }))),
+});
+const reject = (k: TestKey, v: string, requester: string) => ({
+  keyId: k.keyId,
+  sig: encodeBase64(ed25519Sign(k.seed, rejectionSigningMessage({ namespace: NS, package: PKG, version: v, artifacts: ART(v), requester }))),
 });
 const outcome = (v: string, requester: string, approvals: unknown[], decision: "approved" | "rejected" = "approved") =>
   signRecord<LedgerRecord>({ type: "approval.outcome", namespace: NS, statement: { package: PKG, version: v, artifacts: ART(v), requester, approvals, decision } } as never, ownerPublish!);
@@ -104,8 +108,9 @@ describe.each(STORES)("approval adversary over HTTP: $kind", (fixture) => {
     await no(outcome("2.0.4", coreA!.keyId, [approve(ownerApprove!, "2.0.4", coreA!.keyId)]), "unknown_release");
     await ok(release("2.0.4", own));
     await no(outcome("2.0.4", own, [approve(ownerApprove!, "2.0.0", own)]), "bad_approval");
-    await ok(outcome("2.0.4", own, [approve(ownerApprove!, "2.0.4", own)], "rejected"));
-    await no(outcome("2.0.4", own, [approve(ownerApprove!, "2.0.4", own)]), "threshold_not_met");
+    await no(outcome("2.0.4", own, [approve(ownerApprove!, "2.0.4", own)], "rejected"), "bad_approval"); // approvals are no rejection
+    await ok(outcome("2.0.4", own, [reject(ownerApprove!, "2.0.4", own)], "rejected"));
+    await no(outcome("2.0.4", own, [approve(ownerApprove!, "2.0.4", own), approve(coreA!, "2.0.4", own), approve(colleague!, "2.0.4", own)]), "release_rejected");
 
     // Revocation order: core A's key is revoked (the owner's publish key is not needed for that), then its old approval is replayed.
     await ok(release("2.0.5", own));
@@ -146,7 +151,8 @@ describe.each(STORES)("approval adversary over HTTP: $kind", (fixture) => {
     // verify-release, as a package manager runs it: not approved, for every one of them.
     const client = new LedgerClient({ url: "http://ledger", logKey: ledger.signer.verifierKey, breakGlass: "refuse", fetch: async (u) => fetch(new URL(String(u)).pathname + new URL(String(u)).search) });
     for (const v of ["2.0.0", "2.0.1", "2.0.2", "2.0.3", "2.0.4", "2.0.5", "2.0.6"]) {
-      await expect(client.verifyRelease({ namespace: NS, package: PKG, version: v, artifacts: ART(v) })).rejects.toMatchObject({ code: "policy", check: "not_approved" });
+      const check = v === "2.0.4" ? "rejected" : "not_approved"; // 2.0.4 was rejected by the owner: final
+      await expect(client.verifyRelease({ namespace: NS, package: PKG, version: v, artifacts: ART(v) })).rejects.toMatchObject({ code: "policy", check });
     }
     await expect(client.verifyRelease({ namespace: NS, package: PKG, version: "0.9.0", artifacts: ART("0.9.0") })).resolves.toMatchObject({ approved: true });
   });

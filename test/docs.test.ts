@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { encodeBase64, parseBase64, utf8 } from "../client/bytes.js";
 import { ed25519PublicKey, ed25519Verify } from "../client/ed25519.js";
 import { keyIdOf, recordSigningMessage } from "../client/entry.js";
+import { verifyWebAuthn, webauthnChallenge, WebAuthnError } from "../client/webauthn.js";
 import { loadConfig } from "../server/config.js";
 import { createLedger } from "../server/ledger.js";
 import { postRecord, TEST_WRITERS } from "./helpers/http.js";
@@ -13,7 +14,7 @@ import { postRecord, TEST_WRITERS } from "./helpers/http.js";
 const doc = readFileSync(join(import.meta.dirname, "../docs/records.md"), "utf8");
 
 describe("docs/records.md worked example", () => {
-  const record = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)![1]!);
+  const record = JSON.parse(/the record to post is:\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!);
   const message = JSON.parse(/signed bytes are \(as a JSON string\):\n\n```\n(.*)\n```/.exec(doc)![1]!);
 
   it("states the right key, keyId, signing bytes and signature", () => {
@@ -35,5 +36,20 @@ describe("docs/records.md worked example", () => {
       await ledger.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("docs/records.md passkey example", () => {
+  const [statement, approval] = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].slice(0, 2).map((m) => JSON.parse(m[1]!));
+  const message = JSON.parse(/To approve\n`@swc\/core@1.0.0` requested by the owner, M is \(as a JSON string\)\n\n```\n(.*)\n```/.exec(doc)![1]!);
+
+  it("states the right keyId, message and challenge, and the approval verifies", () => {
+    const spki = parseBase64(statement.publicKey);
+    expect(approval.keyId).toBe(keyIdOf(spki));
+    expect(doc).toContain(`its keyId is \`${keyIdOf(spki)}\``);
+    expect(doc).toContain(webauthnChallenge(utf8(message)));
+    const key = { spki, passkey: statement.webauthn };
+    expect(verifyWebAuthn(key, utf8(message), approval.webauthn, { requireUserVerification: true })).toEqual({ userVerified: true });
+    expect(() => verifyWebAuthn(key, utf8(message.replace("1.0.0", "1.0.1")), approval.webauthn, { requireUserVerification: true })).toThrow(WebAuthnError);
   });
 });
