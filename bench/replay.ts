@@ -81,12 +81,12 @@ function makePasskeyLog(n: number): unknown[] {
     }
     const pol = body("policy.set", { adminThreshold: 1, groups: [{ name: "maintainers", members: approvers.map((a) => a.keyId), threshold: 3, excludeRequester: false }] });
     log.push({ ...pol, signatures: [sigBy(pol, admin)] });
-    return { ns, publisher, approvers, body, released: [] as Array<{ version: string; artifacts: unknown[] }> };
+    return { ns, publisher, approvers, body, count: 0, released: [] as Array<{ version: string; artifacts: unknown[] }> };
   });
   for (let j = log.length; j < n; j++) {
     const st = states[j % NAMESPACES]!;
     const requester = st.approvers[0]!.keyId;
-    if (j % 5 === 4 && st.released.length > 0) {
+    if (st.count++ % 5 === 4 && st.released.length > 0) {
       const { version, artifacts } = st.released.shift()!;
       const request = { namespace: st.ns, package: "p", version, artifacts: artifacts as never, requester };
       const approvals = st.approvers.map((a) => ({ keyId: a.keyId, webauthn: assertion(a.priv, approvalSigningMessage(request), ++a.counter) }));

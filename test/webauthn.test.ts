@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase64, parseBase64 } from "../client/bytes.js";
-import { verifyWebAuthn, WebAuthnError, type Assertion, type WebAuthnCheck } from "../client/webauthn.js";
+import { useNativeEs256, verifyWebAuthn, WebAuthnError, type Assertion, type WebAuthnCheck } from "../client/webauthn.js";
 import { scenarioMessages, type PasskeyName, type ScenarioVectors } from "./helpers/passkey-scenario.js";
 
 const V: ScenarioVectors = JSON.parse(readFileSync(join(import.meta.dirname, "vectors/webauthn/swc.json"), "utf8"));
@@ -82,16 +82,21 @@ describe("WebAuthn vectors from Chromium", () => {
     for (const [label, m] of Object.entries(messages)) expect(V.assertions[label]!.message, label).toBe(encodeBase64(m.message));
   });
 
-  it("every assertion verifies with the client and with @simplewebauthn/server", async () => {
+  it("every assertion verifies with the client (node:crypto and noble) and with @simplewebauthn/server", async () => {
     for (const [label, v] of Object.entries(V.assertions)) {
       const m = parseBase64(v.message);
-      expect([label, ours(v.key, m, v.assertion, v.userVerified)]).toEqual([label, "ok"]);
+      for (const native of [true, false]) {
+        useNativeEs256(native);
+        expect([label, native, ours(v.key, m, v.assertion, v.userVerified)]).toEqual([label, native, "ok"]);
+      }
       expect([label, await theirs(v.key, m, v.assertion, v.userVerified)]).toEqual([label, true]);
     }
   });
 
   const A = () => V.assertions["approve:coreA:1.0.0"]!;
   const M = () => parseBase64(A().message);
+  afterEach(() => useNativeEs256(true));
+
   it.each<[string, () => [PasskeyName, Uint8Array, Assertion, boolean], WebAuthnCheck]>([
     ["UV required, not set", () => ["coreA", M(), V.assertions["approve-without-uv:coreA:1.0.0"]!.assertion, true], "flags"],
     ["another message (version 1.0.1's assertion for 1.0.0)", () => ["coreA", M(), V.assertions["approve:coreA:1.0.1"]!.assertion, true], "challenge"],
@@ -108,6 +113,9 @@ describe("WebAuthn vectors from Chromium", () => {
   ])("refuses %s", async (_d, make, check) => {
     const [name, m, a, uv] = make();
     expect(ours(name, m, a, uv)).toBe(check);
+    useNativeEs256(false);
+    expect(ours(name, m, a, uv)).toBe(check);
+    useNativeEs256(true);
     expect(await theirs(name, m, a, uv)).toBe(false);
   });
 
@@ -124,7 +132,11 @@ describe("WebAuthn vectors from Chromium", () => {
         const a = { ...vec.assertion, [field]: flip(vec.assertion[field as keyof Assertion], at, mask) };
         const m = parseBase64(vec.message);
         // A flip in bytes no check reads (the sign counter, JSON whitespace) still breaks the signature.
-        expect(ours(name, m, a)).not.toBe("ok");
+        for (const native of [true, false]) {
+          useNativeEs256(native);
+          expect(ours(name, m, a)).not.toBe("ok");
+        }
+        useNativeEs256(true);
         expect(await theirs(name, m, a)).toBe(false);
       }),
       { numRuns: 300, seed: 20261203 },
