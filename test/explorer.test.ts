@@ -194,6 +194,19 @@ describe.skipIf(!haveChromium)("web explorer in Chromium", () => {
     await page.close();
   });
 
+  it("release page: verdict, the policy it is judged by, and who approved it and where each counted; screenshot", async () => {
+    const { page, errors } = await open(`#/release/${encodeURIComponent(DEMO_NS)}/${encodeURIComponent(DEMO_PKG)}/1.0.0`);
+    await page.waitForSelector("[data-release]");
+    expect(await page.getAttribute("[data-release]", "data-release")).toBe("valid");
+    const approvers = page.locator("section:has(h2:text('Approved by')) li");
+    expect(await approvers.count()).toBe(1);
+    expect(await approvers.first().textContent()).toMatch(/Ed25519 key · counted in reviewers/);
+    expect(await page.textContent("dl")).toMatch(/judged by policy#\d+/);
+    await page.screenshot({ path: join(SHOTS, "release.png"), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("search finds entries, namespaces, packages, releases, keys and leaf hashes; says so when nothing matches", async () => {
     const entry = await (await fetch(`${base}/v1/entries/${demo.at.release2}`)).json();
     const cases: Array<[string, RegExp]> = [

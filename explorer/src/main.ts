@@ -344,7 +344,7 @@ async function releasePage(ns: string, pkg: string, version: string): Promise<No
     `/v1/releases/${enc(ns)}/${pkg.split("/").map(enc).join("/")}/${enc(version)}`,
   );
   const e = await api<EntryJson>(`/v1/entries/${r.index}`);
-  const verdict = r.revoked ? "revoked" : !r.approved ? "not approved" : "valid";
+  const verdict = r.revoked ? "revoked" : r.rejected ? "rejected" : !r.approved ? "not approved" : "valid";
   return [
     h("h1", {}, `${pkg}@${version}`),
     h("p", {}, "in ", link(`/ns/${enc(ns)}`, ns), " · ", link(`/ns/${enc(ns)}/${enc(pkg)}`, `all of ${pkg}`)),
@@ -353,8 +353,15 @@ async function releasePage(ns: string, pkg: string, version: string): Promise<No
     dl([
       ["logged at", link(`/entry/${r.index}`, `#${r.index}`)],
       ["signed by", h("span", {}, ...r.signedBy.flatMap((k) => [link(`/key/${k}`, h("code", {}, short(k, 16))), " "]))],
-      ["approval", r.approvalIndex ? link(`/entry/${r.approvalIndex}`, `#${r.approvalIndex}`) : r.approved ? "no approval groups" : "none logged"],
+      ["approval", r.approvalIndex ? link(`/entry/${r.approvalIndex}`, `#${r.approvalIndex}`) : r.approved ? "no approval groups" : r.rejected ? "rejected" : "none logged"],
+      ["judged by policy", r.policyIndex ? link(`/entry/${r.policyIndex}`, `#${r.policyIndex}`) : "none in force when logged"],
     ]),
+    r.approvers.length
+      ? section(
+          r.rejected ? "Rejected by" : "Approved by",
+          h("ul", {}, r.approvers.map((a) => h("li", {}, link(`/key/${a.keyId}`, h("code", {}, short(a.keyId, 16))), ` ${a.passkey ? `passkey, UV ${a.userVerified ? "yes" : "no"}` : "Ed25519 key"}`, a.groups.length ? ` · counted in ${a.groups.join(", ")}` : ""))),
+        )
+      : h("span", {}),
     section("Artifacts", h("ul", {}, r.artifacts.map((a) => h("li", {}, h("code", {}, a.sha256), ` ${a.name}`)))),
   ];
 }
