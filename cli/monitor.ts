@@ -47,7 +47,7 @@ function describe(event: ReplayEvent, record: LedgerRecord, client: LedgerClient
   if (event.result === "ignored") alerts.push("BREAK-GLASS record ignored (policy refuse)");
   const st = record.statement as Record<string, any>;
   if (record.type === "key.register") {
-    summary = `key.register role ${st.role}${st.label ? ` (${st.label})` : ""}`;
+    summary = `key.register role ${st.role}${st.label ? ` (${st.label})` : ""}${st.webauthn ? ` passkey for ${st.webauthn.rpId}` : ""}`;
     if (event.result === "applied") alerts.push("NEW KEY");
     if (st.breakGlass) alerts.push("BREAK-GLASS");
   } else if (record.type === "key.revoke") {
@@ -57,7 +57,10 @@ function describe(event: ReplayEvent, record: LedgerRecord, client: LedgerClient
     summary = `release.sign ${st.package}@${st.version}`;
     const status = ns && releaseStatus(ns, st.package, st.version);
     if (event.result === "applied" && status && !status.approved) alerts.push("RELEASE WITHOUT APPROVAL");
-  } else if (record.type === "approval.outcome") summary = `approval.outcome ${st.package}@${st.version}: ${st.decision}`;
+  } else if (record.type === "approval.outcome") {
+    summary = `approval.outcome ${st.package}@${st.version}: ${st.decision} by ${(st.approvals as Array<{ keyId: string; webauthn?: unknown }>).map((a) => `${a.keyId.slice(0, 12)}…${a.webauthn ? " (passkey)" : ""}`).join(", ")}`;
+    if (event.result === "applied" && st.decision === "rejected") alerts.push("REJECTED");
+  }
   else if (record.type === "release.revoke") summary = `release.revoke ${st.package}@${st.version}: ${st.reason}`;
   return { index: event.index.toString(), namespace: event.namespace, type: event.type, alerts, summary };
 }
@@ -91,7 +94,7 @@ export async function monitorCommand(args: string[], io: Out): Promise<number> {
       const r = record as LedgerRecord;
       if (!watched.has(event.namespace) && !(typeof r?.namespace === "string" && watched.has(r.namespace))) return;
       const report = describe(event, r, client);
-      const alerts = report.alerts.map((a) => paint(io, "out", a === "BREAK-GLASS" || a.startsWith("RELEASE WITHOUT") ? "red" : "yellow", `[${a}]`));
+      const alerts = report.alerts.map((a) => paint(io, "out", a === "BREAK-GLASS" || a === "REJECTED" || a.startsWith("RELEASE WITHOUT") ? "red" : "yellow", `[${a}]`));
       // Labels, reasons, names: whatever a record says is escaped before it reaches a terminal.
       io.out(v.json ? JSON.stringify(report) + "\n" : `${report.index} ${escapeTerminal(report.namespace)} ${escapeTerminal(report.summary)}${alerts.length ? `  ${alerts.join(" ")}` : ""}\n`);
       if (v.webhook) {
