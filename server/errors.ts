@@ -1,6 +1,7 @@
 import { RuleError, type RuleCode } from "../client/errors.js";
-import { SequencerError, type SequencerErrorCode } from "./log/errors.js";
-import { MirrorError, type MirrorErrorCode } from "./mirror/errors.js";
+import { DomainError } from "./domain-error.js";
+import type { SequencerErrorCode } from "./log/errors.js";
+import type { MirrorErrorCode } from "./mirror/errors.js";
 
 /**
  * Server errors: handlers throw ApiError with a stable code; one table maps
@@ -81,6 +82,6 @@ export class ApiError extends Error {
 export function toApiError(e: unknown): ApiError | undefined {
   if (e instanceof ApiError) return e;
   if (e instanceof RuleError) return new ApiError(e.code, e.message, { cause: e });
-  if (e instanceof SequencerError || e instanceof MirrorError) return new ApiError(e.code, e.message, { retryAfter: e.retryAfter, cause: e });
+  if (e instanceof DomainError && Object.hasOwn(ERROR_STATUS, e.code)) return new ApiError(e.code as ErrorCode, e.message, { retryAfter: e.retryAfter, cause: e });
   return undefined;
 }

@@ -8,21 +8,17 @@
  * LedgerClient.verifyRelease (what `ledger verify-release` runs) says
  * not_approved.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
 import { LedgerClient } from "../client/ledger-client.js";
 import { approvalSigningMessage, rejectionSigningMessage, releaseStatus, Replayer } from "../client/replay.js";
 import * as api from "../schema/api.js";
 import type { LedgerRecord } from "../schema/records.js";
-import { loadConfig } from "../server/config.js";
-import { createLedger, type Ledger } from "../server/ledger.js";
-import { getJson, postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
+import { getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { useLedger } from "./helpers/ledger.js";
 import { signRecord, testKey, type TestKey } from "./helpers/records.js";
-import { STORES, type StoreLocation } from "./helpers/stores.js";
+import { STORES } from "./helpers/stores.js";
 
 const NS = "npm:@swc";
 const PKG = "@swc/core";
@@ -51,30 +47,15 @@ const outcome = (v: string, requester: string, approvals: unknown[], decision: "
   signRecord<LedgerRecord>({ type: "approval.outcome", namespace: NS, statement: { package: PKG, version: v, artifacts: ART(v), requester, approvals, decision } } as never, ownerPublish!);
 
 describe.each(STORES)("approval adversary over HTTP: $kind", (fixture) => {
-  let loc: StoreLocation;
-  let dir: string;
-  let ledger: Ledger;
-  let fetch: Fetch;
+  const t = useLedger(fixture);
+  const fetch: Fetch = (p, init) => t.fetch(p, init);
   /** What the server logged, in order, and the attempts it refused with their codes. */
   const logged: LedgerRecord[] = [];
   /** Each refused attempt with its code and how many records were logged before it. */
   const refused: Array<[LedgerRecord, string, number]> = [];
 
-  beforeAll(async () => {
-    loc = await fixture.create();
-    dir = mkdtempSync(join(tmpdir(), "ledger-adversary-"));
-    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, DATABASE_URL: loc.databaseUrl, LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "2" }), { log: () => {} });
-    fetch = async (p, init) => ledger.app.request(p, init);
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await loc?.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   const ok = async (r: LedgerRecord) => {
-    const res = await postRecord(fetch, r);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    await t.ok(r);
     logged.push(r);
   };
   const no = async (r: LedgerRecord, code: string) => {
@@ -149,7 +130,7 @@ describe.each(STORES)("approval adversary over HTTP: $kind", (fixture) => {
     }
 
     // verify-release, as a package manager runs it: not approved, for every one of them.
-    const client = new LedgerClient({ url: "http://ledger", logKey: ledger.signer.verifierKey, breakGlass: "refuse", fetch: async (u) => fetch(new URL(String(u)).pathname + new URL(String(u)).search) });
+    const client = new LedgerClient({ url: "http://ledger", logKey: t.ledger.signer.verifierKey, breakGlass: "refuse", fetch: async (u) => fetch(new URL(String(u)).pathname + new URL(String(u)).search) });
     for (const v of ["2.0.0", "2.0.1", "2.0.2", "2.0.3", "2.0.4", "2.0.5", "2.0.6"]) {
       const check = v === "2.0.4" ? "rejected" : "not_approved"; // 2.0.4 was rejected by the owner: final
       await expect(client.verifyRelease({ namespace: NS, package: PKG, version: v, artifacts: ART(v) })).rejects.toMatchObject({ code: "policy", check });

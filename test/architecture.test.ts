@@ -38,37 +38,25 @@ describe("architecture", () => {
     ]);
   });
 
-  it("client/ imports only client/, @noble/* and type-only schema/", () => {
+  /** The imports of `dir`'s files that `allowed` refuses. */
+  function violations(dir: string, allowed: (spec: string, typeOnly: boolean) => boolean): string[] {
     const bad: string[] = [];
-    for (const f of files("client")) {
-      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
-        const ok = spec.startsWith("./") || spec.startsWith("@noble/") || (typeOnly && spec.startsWith("../schema/"));
-        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
-      }
+    for (const f of files(dir)) {
+      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) if (!allowed(spec, typeOnly)) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
     }
-    expect(bad).toEqual([]);
+    return bad;
+  }
+
+  it("client/ imports only client/, @noble/* and type-only schema/", () => {
+    expect(violations("client", (spec, typeOnly) => spec.startsWith("./") || spec.startsWith("@noble/") || (typeOnly && spec.startsWith("../schema/")))).toEqual([]);
   });
 
   it("cli/ (the package manager's side) imports only cli/, client/, type-only schema/ and Node built-ins", () => {
-    const bad: string[] = [];
-    for (const f of files("cli")) {
-      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
-        const ok = spec.startsWith("./") || spec.startsWith("../client/") || spec.startsWith("node:") || (typeOnly && spec.startsWith("../schema/"));
-        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
-      }
-    }
-    expect(bad).toEqual([]);
+    expect(violations("cli", (spec, typeOnly) => spec.startsWith("./") || spec.startsWith("../client/") || spec.startsWith("node:") || (typeOnly && spec.startsWith("../schema/")))).toEqual([]);
   });
 
   it("explorer/src (bundled for browsers) imports only itself, client/ and type-only schema/", () => {
-    const bad: string[] = [];
-    for (const f of files("explorer/src")) {
-      for (const [spec, typeOnly] of importsOf(readFileSync(join(ROOT, f), "utf8"))) {
-        const ok = spec.startsWith("./") || spec.startsWith("../../client/") || (typeOnly && spec.startsWith("../../schema/"));
-        if (!ok) bad.push(`${f}: ${spec}${typeOnly ? " (type)" : ""}`);
-      }
-    }
-    expect(bad).toEqual([]);
+    expect(violations("explorer/src", (spec, typeOnly) => spec.startsWith("./") || spec.startsWith("../../client/") || (typeOnly && spec.startsWith("../../schema/")))).toEqual([]);
   });
 
   it("pg, kysely and the PGlite driver only in server/store/ and migrations/", () => {

@@ -4,19 +4,15 @@
  * namespaces are canonical per ecosystem, and the unauthenticated lookups
  * (/v1/keys/<id>, /v1/growth) answer from an index, not a scan.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalNamespace } from "../client/namespace.js";
 import * as api from "../schema/api.js";
-import { loadConfig } from "../server/config.js";
-import { createLedger, type Ledger } from "../server/ledger.js";
-import { getJson, postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
+import { getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { useLedger } from "./helpers/ledger.js";
 import { sql } from "kysely";
 import { growthQuery, keyRegistrationsQuery } from "../server/store/kysely-store.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
-import { STORES, type StoreLocation } from "./helpers/stores.js";
+import { STORES } from "./helpers/stores.js";
 
 describe("canonical namespaces", () => {
   it.each([
@@ -36,25 +32,14 @@ describe("canonical namespaces", () => {
 });
 
 describe.each(STORES)("hardening over HTTP: $kind", (fixture) => {
-  let loc: StoreLocation;
-  let dir: string;
-  let ledger: Ledger;
-  let fetch: Fetch;
   const logs: string[] = [];
+  const t = useLedger(fixture, { log: (l) => logs.push(l) });
+  const fetch: Fetch = (p, init) => t.fetch(p, init);
 
   beforeAll(async () => {
-    loc = await fixture.create();
-    dir = mkdtempSync(join(tmpdir(), "ledger-hardening-"));
-    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, DATABASE_URL: loc.databaseUrl, LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "2" }), { log: (l) => logs.push(l) });
-    fetch = async (p, init) => ledger.app.request(p, init);
     const k = testKey(700);
     expect((await postRecord(fetch, registerKey("npm:@acme", k, "publish"))).status).toBe(201);
     expect((await postRecord(fetch, signRelease("npm:@acme", k, "acme", "1.0.0"))).status).toBe(201);
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await loc?.destroy();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it.each([
@@ -107,7 +92,7 @@ describe.each(STORES)("hardening over HTTP: $kind", (fixture) => {
     expect(sizes).toEqual([...sizes].sort((a, b) => (a < b ? -1 : 1)));
     expect(sizes.at(-1)).toBe(BigInt((await getJson(fetch, "/v1/log", api.LogInfoResponse)).treeSize));
     // With sequential scans priced out, a query that can use an index shows one; one that cannot still scans.
-    const db = ledger.store.db;
+    const db = t.ledger.store.db;
     const plans = await db.transaction().execute(async (trx) => {
       await sql`set local enable_seqscan = off`.execute(trx);
       const lines = async (q: { execute: (d: typeof trx) => Promise<{ rows: unknown[] }> }) => (await q.execute(trx)).rows.map((r) => Object.values(r as object)[0]).join("\n");

@@ -7,25 +7,21 @@
  * and logs nothing; `ledger verify-release` names every approver; a client
  * replaying the log agrees.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseBase64 } from "../client/bytes.js";
 import { parseEntry } from "../client/entry.js";
 import { releaseStatus, Replayer } from "../client/replay.js";
 import type { Assertion } from "../client/webauthn.js";
 import * as api from "../schema/api.js";
 import type { LedgerRecord } from "../schema/records.js";
-import { loadConfig } from "../server/config.js";
 import { main } from "../server/cli.js";
-import { createLedger, type Ledger } from "../server/ledger.js";
-import { listen } from "../server/listen.js";
-import { getJson, postRecord, TEST_WRITERS, type Fetch } from "./helpers/http.js";
+import { getJson, postRecord, type Fetch } from "./helpers/http.js";
+import { useLedger } from "./helpers/ledger.js";
 import { ART, NS, PKG, passkeyKeyId, registerStatement, type PasskeyName, type ScenarioVectors } from "./helpers/passkey-scenario.js";
 import { signRecord, testKey } from "./helpers/records.js";
-import { STORES, type StoreLocation } from "./helpers/stores.js";
+import { STORES } from "./helpers/stores.js";
 
 const V: ScenarioVectors = JSON.parse(readFileSync(join(import.meta.dirname, "vectors/webauthn/swc.json"), "utf8"));
 const ownerAdmin = testKey(200);
@@ -50,33 +46,9 @@ const outcome = (v: string, approvals: unknown[], decision: "approved" | "reject
   signRecord<LedgerRecord>({ type: "approval.outcome", namespace: NS, statement: { package: PKG, version: v, artifacts: ART(v), requester: owner, approvals, decision } } as never, ownerPublish);
 
 describe.each(STORES)("@swc with passkey approvers over HTTP: $kind", (fixture) => {
-  let loc: StoreLocation;
-  let dir: string;
-  let ledger: Ledger;
-  let fetch: Fetch;
-  let server: Server;
-  let url: string;
-
-  beforeAll(async () => {
-    loc = await fixture.create();
-    dir = mkdtempSync(join(tmpdir(), "ledger-passkeys-"));
-    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, DATABASE_URL: loc.databaseUrl, LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "2" }), { log: () => {} });
-    fetch = async (p, init) => ledger.app.request(p, init);
-    const l = await listen(ledger.app, "127.0.0.1", 0);
-    server = l.server;
-    url = `http://127.0.0.1:${l.port}`;
-  });
-  afterAll(async () => {
-    server?.close();
-    await ledger?.close();
-    await loc?.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const ok = async (r: LedgerRecord) => {
-    const res = await postRecord(fetch, r);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-  };
+  const t = useLedger(fixture, { serve: true });
+  const fetch: Fetch = (p, init) => t.fetch(p, init);
+  const ok = (r: LedgerRecord) => t.ok(r);
   const size = async () => (await getJson(fetch, "/v1/log", api.LogInfoResponse)).treeSize;
   const refused = async (what: string, r: LedgerRecord, code: string) => {
     const before = await size();
@@ -147,7 +119,7 @@ describe.each(STORES)("@swc with passkey approvers over HTTP: $kind", (fixture) 
     let err = "";
     const io = { out: (s: string) => void (out += s), err: (s: string) => void (err += s) };
     const artifact = `--artifact=${ART("1.0.0")[0]!.name}=${ART("1.0.0")[0]!.sha256}`;
-    const common = ["--server", url, "--log-key", ledger.signer.verifierKey, "--namespace", NS, "--package", PKG];
+    const common = ["--server", t.url, "--log-key", t.ledger.signer.verifierKey, "--namespace", NS, "--package", PKG];
     expect(await main(["verify-release", ...common, "--version", "1.0.0", artifact], io), err).toBe(0);
     for (const n of ["owner", "coreA", "colleague"]) expect(out).toMatch(new RegExp(`approved by ${n} ${id(n as PasskeyName).slice(0, 16)}… passkey, UV yes, counted in (owner|core|colleague)`));
     out = "";

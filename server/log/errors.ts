@@ -1,3 +1,5 @@
+import { DomainError } from "../domain-error.js";
+
 /**
  * Errors of the write path (pool, sequencer). They carry no HTTP status: the
  * routes map them (server/errors.ts). Rule failures are the client's RuleError.
@@ -12,17 +14,7 @@ export type SequencerErrorCode =
   /** The database failed during the batch; its transaction rolled back, nothing was written. */
   | "store_failed";
 
-export class SequencerError extends Error {
-  readonly code: SequencerErrorCode;
-  /** Seconds after which a retry may succeed. */
-  readonly retryAfter: number;
-  constructor(code: SequencerErrorCode, message: string, opts: { retryAfter: number; cause?: unknown }) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = "SequencerError";
-    this.code = code;
-    this.retryAfter = opts.retryAfter;
-  }
-}
+export class SequencerError extends DomainError<SequencerErrorCode> {}
 
 /** The sequencer found stored state that disagrees with recomputation: it must stop signing. */
 export class InvariantError extends Error {

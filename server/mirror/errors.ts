@@ -1,3 +1,5 @@
+import { DomainError } from "../domain-error.js";
+
 /**
  * Errors of the mirror's follower. They carry no HTTP status: the witness
  * route and the poll loop decide what to do with each code.
@@ -14,18 +16,4 @@ export type MirrorErrorCode =
   /** The log holds a record its own rules refuse (or a bad signature): the mirror stopped. */
   | "log_breaks_rules";
 
-export class MirrorError extends Error {
-  readonly code: MirrorErrorCode;
-  readonly retryAfter: number;
-  constructor(code: MirrorErrorCode, message: string, opts: { retryAfter: number; cause?: unknown }) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = "MirrorError";
-    this.code = code;
-    this.retryAfter = opts.retryAfter;
-  }
-
-  /** Stopped for good (until an operator acts): equivocation, or a log that breaks its rules. */
-  get fatal(): boolean {
-    return this.code === "equivocation" || this.code === "log_breaks_rules";
-  }
-}
+export class MirrorError extends DomainError<MirrorErrorCode> {}
