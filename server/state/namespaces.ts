@@ -23,10 +23,14 @@ export class NamespaceCache {
   readonly opts: ReplayOptions;
   readonly #max: number;
   readonly #map = new Map<string, NamespaceState>();
-  /** One load per namespace at a time, so every user shares one state object. */
-  readonly #loading = new Map<string, Promise<NamespaceState>>();
+  /**
+   * One load per namespace at a time, so every user shares one state object;
+   * a load started before the latest commit is not shared (it may lack that
+   * commit's entries), so a batch never decides on it.
+   */
+  readonly #loading = new Map<string, { epoch: number; promise: Promise<NamespaceState> }>();
   #knownSize = -1n;
-  /** Counts commits: a load that overlapped one may miss its rows and is not cached. */
+  /** Counts commits (ours, and others' found by begin()): a load that overlapped one may miss its rows and is not cached. */
   #epoch = 0;
 
   /**
@@ -50,12 +54,14 @@ export class NamespaceCache {
       this.#map.set(name, cached);
       return cached;
     }
-    let loading = this.#loading.get(name);
-    if (!loading) {
-      loading = this.#load(name, reader).finally(() => this.#loading.delete(name));
-      this.#loading.set(name, loading);
-    }
-    return loading;
+    const loading = this.#loading.get(name);
+    if (loading && loading.epoch === this.#epoch) return loading.promise;
+    const started = { epoch: this.#epoch, promise: this.#load(name, reader) };
+    started.promise = started.promise.finally(() => {
+      if (this.#loading.get(name) === started) this.#loading.delete(name);
+    });
+    this.#loading.set(name, started);
+    return started.promise;
   }
 
   async #load(name: string, reader: StoreReader): Promise<NamespaceState> {
@@ -86,6 +92,7 @@ export class NamespaceCache {
    */
   async begin(treeSize: bigint, reader: StoreReader): Promise<void> {
     if (treeSize === this.#knownSize) return;
+    this.#epoch++; // entries committed by others: loads under way may lack them
     const gap = treeSize - this.#knownSize;
     if (this.#knownSize < 0n || gap < 0n || gap > MAX_CATCH_UP || this.#map.size === 0) {
       this.#map.clear();
