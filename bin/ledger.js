@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The `ledger` command: runs the TypeScript sources through tsx, so there is no build step.
-import { register } from "tsx/esm/api";
+// The `ledger` command: the compiled build in dist/ (made by `npm run build:lib`, which
+// `npm ci`, `npm test` and `npm pack` run). No TypeScript loader at run time.
+import { main } from "../dist/server/cli.js";
 
-register();
-const { main } = await import("../server/cli.ts");
 process.exitCode = await main(process.argv.slice(2));

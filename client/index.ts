@@ -16,3 +16,7 @@ export * from "./tlog-proof.js";
 export * from "./ledger-client.js";
 export * from "./tiles.js";
 export * from "./evidence.js";
+export * from "./webauthn.js";
+export * from "./namespace.js";
+export * from "./log-builder.js";
+export * from "./leaf-hashes.js";

@@ -1,23 +1,6 @@
-/** The `ledger` command line. */
-import { parseArgs } from "node:util";
-import { listen } from "./listen.js";
-import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
-import { keyIdOf } from "../client/entry.js";
-import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
-import { createLedger, openLockedStore, StartupError } from "./ledger.js";
-import { hashToken, newToken } from "./auth.js";
-import { NAMESPACE_PATTERN_RE } from "./config.js";
-import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
-import { WRITE_COMMANDS } from "./cli-commands.js";
-import { mirrorCommand } from "./cli-mirror.js";
+/** The `ledger` command line: a small dispatcher (see main). */
 import { exitCodeFor } from "../cli/errors.js";
-import { monitorCommand } from "../cli/monitor.js";
 import type { Out } from "../cli/output.js";
-import { VERIFY_COMMANDS } from "../cli/verify.js";
-import { dirname, join } from "node:path";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createLogger } from "./observability/logger.js";
-import { Metrics } from "./observability/metrics.js";
 import { escapeTerminal } from "../cli/terminal.js";
 
 const HELP = `ledger: an append-only transparency ledger for software supply chains
@@ -50,56 +33,6 @@ Add --json for machine-readable output. Exit codes: 0 ok, 1 a check failed,
 Run 'ledger <command> --help' for the options of a command.
 `;
 
-const SERVE_HELP = `Usage: ledger serve [options]
-
-Options (each also an environment variable):
-  --port <n>            PORT             listen port (default 8080)
-  --host <addr>         HOST             listen address (default 127.0.0.1)
-  --database-url <url>  DATABASE_URL     PostgreSQL URL; unset = embedded PGlite
-  --data-dir <dir>      LEDGER_DATA_DIR  PGlite files and generated key (default ./data)
-  --origin <name>       LEDGER_ORIGIN    log origin = key name (default: the key's name,
-                                         or ${DEFAULT_ORIGIN} for a new key)
-  --key-file <path>     LEDGER_KEY_FILE  signer key; default <data-dir>/log.key, created
-                                         on first start
-  LEDGER_VKEY_FILE      where the public verifier key is written at start
-                        (default <data-dir>/log.vkey), for mirrors started beside the log
-Records and writers:
-  LEDGER_CORE_KEYS      break-glass core keys, <threshold>:<base64 key>,<base64 key>…
-  LEDGER_WRITER_TOKENS  writers without the CLI, name:token:pattern[ pattern…][,…]
-  LEDGER_WRITER_RATE    appends per second per writer (5000)
-  LEDGER_GLOBAL_RATE    appends per second across all writers (20000; 0 = no limit)
-Witnesses:
-  LEDGER_WITNESSES      <quorum>:<cosigner vkey>@<url>,…  (see docs/mirrors.md)
-  LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
-Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
-        LEDGER_MAX_BODY_BYTES (65536), LEDGER_VERIFY_THREADS (signature threads:
-        cores - 2, at most 4; 0 = on the main thread)
-Operations:
-  LEDGER_LOG_LEVEL      JSON logs on stderr: fatal error warn info debug silent (info:
-                        a line per request with its X-Request-Id)
-  LEDGER_EXPLORER       on | off: the web explorer at / (on)
-  GET /metrics          Prometheus metrics; GET /openapi.json the API description
-`;
-
-const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json] [--cosigner]
-
-Writes a new Ed25519 signer key (Go note format, mode 0600) to --out
-(default ./log.key; never overwrites) and prints its verifier key (vkey).
-For the log key the name must be the log's origin, e.g. example.com/ledger;
-for a namespace key any label (no spaces or '+'). --json also prints the
-base64 public key and the keyId that records use. --cosigner prints the
-cosignature (type 0x04) vkey of a mirror's key, for LEDGER_WITNESSES and clients.
-`;
-
-const FLAG_ENV: Record<string, string> = {
-  port: "PORT",
-  host: "HOST",
-  "database-url": "DATABASE_URL",
-  "data-dir": "LEDGER_DATA_DIR",
-  origin: "LEDGER_ORIGIN",
-  "key-file": "LEDGER_KEY_FILE",
-};
-
 /** Colours only on a terminal, and never when NO_COLOR is set (no-color.org) or TERM=dumb. */
 function colorAllowed(stream: NodeJS.WriteStream, env = process.env): boolean {
   return stream.isTTY === true && !env.NO_COLOR && env.TERM !== "dumb";
@@ -112,33 +45,35 @@ const stdio: Out = {
   color: { out: colorAllowed(process.stdout), err: colorAllowed(process.stderr) },
 };
 
+/**
+ * Runs a command. Each command's module is imported only when it runs, so a
+ * package manager's `ledger verify-release` (or `--help`) never loads the
+ * server, its database drivers or zod.
+ */
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case "serve":
-        return await serveCommand(rest, io);
       case "keygen":
-        return keygenCommand(rest, io);
       case "migrate":
-        return await migrateCommand(rest, io);
       case "token":
-        return await tokenCommand(rest, io);
+        return await (await import("./cli-server.js")).SERVER_COMMANDS[command]!(rest, io);
       case "mirror":
-        return await mirrorCommand(rest, io);
+        return await (await import("./cli-mirror.js")).mirrorCommand(rest, io);
       case "monitor":
-        return await monitorCommand(rest, io);
+        return await (await import("../cli/monitor.js")).monitorCommand(rest, io);
       case "register-key":
       case "revoke-key":
       case "set-policy":
       case "sign-release":
       case "approve":
       case "submit-outcome":
-        return await WRITE_COMMANDS[command]!(rest, io);
+        return await (await import("./cli-commands.js")).WRITE_COMMANDS[command]!(rest, io);
       case "verify-release":
       case "verify-log":
       case "status":
-        return await VERIFY_COMMANDS[command]!(rest, io);
+        return await (await import("../cli/verify.js")).VERIFY_COMMANDS[command]!(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -152,7 +87,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
   } catch (e) {
     const code = exitCodeFor(e, io);
     if (code !== undefined) return code;
-    if (e instanceof ConfigError || e instanceof StartupError || e instanceof KeyFileError || e instanceof UsageError) {
+    // The server's configuration and start-up errors, known by name (their modules are loaded lazily).
+    if (e instanceof Error && ["ConfigError", "StartupError", "KeyFileError", "UsageError"].includes(e.name)) {
       io.err(`ledger: ${escapeTerminal(e.message)}\n`);
       return 2;
     }
@@ -160,152 +96,3 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
-function parse(args: string[], options: Record<string, { type: "string" | "boolean" }>): Record<string, string | boolean | undefined> {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function envWithFlags(values: Record<string, unknown>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const [flag, name] of Object.entries(FLAG_ENV)) if (typeof values[flag] === "string") env[name] = values[flag] as string;
-  return env;
-}
-
-async function serveCommand(args: string[], io: Out): Promise<number> {
-  const values = parse(args, Object.fromEntries(Object.keys(FLAG_ENV).map((f) => [f, { type: "string" as const }])));
-  if (values.help) return io.out(SERVE_HELP), 0;
-  const config = loadConfig(envWithFlags(values));
-  const logger = createLogger({ level: config.logLevel });
-  const ledger = await createLedger(config, { logger, metrics: new Metrics({ processMetrics: true }), explorer: config.explorer });
-  if (ledger.keyCreated) io.err(`ledger: created log key ${join(config.dataDir, "log.key")}\n`);
-  // The public verifier key next to the data, for tools started beside the log (docker compose's mirror).
-  const vkeyFile = config.vkeyFile ?? join(config.dataDir, "log.vkey");
-  try {
-    mkdirSync(dirname(vkeyFile), { recursive: true });
-    writeFileSync(vkeyFile, ledger.signer.verifierKey + "\n");
-  } catch (e) {
-    logger.warn({ err: e }, `cannot write ${vkeyFile}`);
-  }
-  const { server, port } = await listen(ledger.app, config.host, config.port).catch(async (e) => {
-    await ledger.close();
-    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(e as Error).message}`);
-  });
-  io.err(`ledger: log ${ledger.origin}\nledger: vkey ${ledger.signer.verifierKey}\n`);
-  io.err(`ledger: store ${ledger.store.kind}${ledger.store.kind === "pglite" ? ` in ${join(config.dataDir, "pglite")}` : ""}\n`);
-  io.out(`ledger: listening on http://${config.host}:${port}\n`);
-  logger.info({ origin: ledger.origin, vkey: ledger.signer.verifierKey, store: ledger.store.kind, address: `http://${config.host}:${port}` }, "serving");
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      io.err("ledger: shutting down\n");
-      logger.info("shutting down");
-      server.close();
-      ledger.close().finally(() => logger.flush(() => resolve()));
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-  return 0;
-}
-
-function keygenCommand(args: string[], io: Out): number {
-  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, cosigner: { type: "boolean" } });
-  if (values.help) return io.out(KEYGEN_HELP), 0;
-  const name = (values.name as string | undefined) ?? process.env.LEDGER_ORIGIN;
-  if (!name) throw new UsageError("keygen needs --name <origin>");
-  const out = (values.out as string | undefined) ?? "log.key";
-  const k = parseSignerKey(writeNewKeyFile(out, name));
-  io.err(`ledger: wrote ${out} (mode 0600)\n`);
-  // A mirror's or witness's key signs cosignatures (type 0x04): its vkey says so.
-  const vkey = formatVerifierKey(k.name, values.cosigner ? SIG_TYPE_COSIGNATURE : SIG_TYPE_ED25519, k.publicKey);
-  if (values.json) io.out(JSON.stringify({ vkey, publicKey: Buffer.from(k.publicKey).toString("base64"), keyId: keyIdOf(k.publicKey), file: out }) + "\n");
-  else io.out(vkey + "\n");
-  return 0;
-}
-
-async function migrateCommand(args: string[], io: Out): Promise<number> {
-  const values = parse(args, { "database-url": { type: "string" }, "data-dir": { type: "string" } });
-  if (values.help) return io.out(MIGRATE_HELP), 0;
-  const config = loadConfig(envWithFlags(values));
-  const { store, unlock } = await openLockedStore(config); // migrations run on open
-  await store.close();
-  unlock();
-  io.err(`ledger: migrations applied (${store.kind})\n`);
-  return 0;
-}
-
-const MIGRATE_HELP = `Usage: ledger migrate [--database-url <url>] [--data-dir <dir>]
-
-Applies the database migrations and exits ('serve' also applies them at start).
-Migrations only add; they are idempotent and safe to run again.
-
-  --database-url <url>  DATABASE_URL     PostgreSQL; unset = embedded PGlite
-  --data-dir <dir>      LEDGER_DATA_DIR  PGlite files (default ./data); must not be
-                                         held by a running server
-`;
-
-const TOKEN_HELP = `Usage: ledger token <create|list|revoke> [options]
-
-  create --name <registry> --namespaces <pattern> [--namespaces <pattern>…]
-         prints a new writer token once (only its SHA-256 is stored);
-         patterns are namespaces with * wildcards, e.g. 'npm:*' or 'npm:@swc'
-  list   shows every token's name, namespaces and state (never the token)
-  revoke --name <registry>
-         revokes every token of that name (takes effect within 2 seconds)
-
-The store is the server's: DATABASE_URL, or PGlite in LEDGER_DATA_DIR (./data),
-which a running server holds: stop it first, or set LEDGER_WRITER_TOKENS.
-`;
-
-async function tokenCommand(args: string[], io: Out): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "help") return io.out(TOKEN_HELP), 0;
-  let values;
-  try {
-    values = parseArgs({
-      args: rest,
-      options: { name: { type: "string" }, namespaces: { type: "string", multiple: true }, "database-url": { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean" } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (values.help) return io.out(TOKEN_HELP), 0;
-  if (!["create", "list", "revoke"].includes(sub)) throw new UsageError(`unknown token command ${JSON.stringify(sub)}; see 'ledger token --help'`);
-  const name = values.name;
-  if (sub !== "list" && (!name || !/^[A-Za-z0-9._-]{1,100}$/.test(name))) throw new UsageError("--name <registry> is required (letters, digits, . _ -)");
-  const patterns = (values.namespaces ?? []).flatMap((p) => p.split(/[\s,|]+/)).filter(Boolean);
-  if (sub === "create") {
-    if (patterns.length === 0) throw new UsageError("--namespaces <pattern> is required, e.g. --namespaces 'npm:*'");
-    for (const p of patterns) if (!NAMESPACE_PATTERN_RE.test(p)) throw new UsageError(`bad namespace pattern ${JSON.stringify(p)}`);
-  }
-  const config = loadConfig(envWithFlags(values as Record<string, unknown>));
-  const { store, unlock } = await openLockedStore(config);
-  try {
-    if (sub === "create") {
-      const token = newToken();
-      await store.createToken({ name: name!, tokenHash: hashToken(token), namespaces: patterns });
-      io.err(`ledger: token for ${name} on ${patterns.join(" ")}; it is shown once, keep it secret\n`);
-      io.out(token + "\n");
-    } else if (sub === "list") {
-      for (const t of await store.listTokens()) {
-        io.out(`${t.name}\t${t.namespaces.join(" ")}\t${t.createdAt.toISOString()}\t${t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : "active"}\n`);
-      }
-    } else {
-      const n = await store.revokeToken(name!);
-      io.err(`ledger: revoked ${n} token(s) of ${name}\n`);
-      if (n === 0) return 1;
-    }
-    return 0;
-  } finally {
-    await store.close();
-    unlock();
-  }
-}

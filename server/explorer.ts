@@ -4,11 +4,12 @@
  * allows only this origin's script, style and API.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "./package-root.js";
 import type { Hono } from "hono";
 import { ApiError } from "./errors.js";
 
-const DIST = fileURLToPath(new URL("../explorer/dist/", import.meta.url));
+const DIST = join(PACKAGE_ROOT, "explorer", "dist") + "/";
 
 const FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },

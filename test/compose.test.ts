@@ -83,10 +83,19 @@ describe("docker-compose.yml", () => {
     expect(mirrorArgs[mirrorArgs.indexOf("--log-key-file") + 1]).toBe("/log/log.vkey");
   });
 
-  it("builds an image that ships everything the server loads", () => {
+  it("builds an image that runs the compiled build and ships everything the server loads", () => {
     const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-    for (const dir of ["bin", "client", "schema", "server", "migrations", "explorer/dist"]) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, "m"));
-    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json/m);
+    const [build, runtime] = dockerfile.split(/^FROM /m).slice(1);
+    // The build stage compiles every source folder the server and CLI load...
+    for (const dir of ["client", "cli", "schema", "server", "migrations"]) expect(build).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, "m"));
+    expect(build).toMatch(/^RUN npm run build:lib$/m);
+    // ...and the image holds production dependencies, the build, the CLI and the explorer: no sources, no tsx.
+    for (const dir of ["bin", "explorer/dist"]) expect(runtime).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, "m"));
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev --ignore-scripts/m);
+    expect(runtime).not.toMatch(/^COPY (client|server|cli|schema|migrations) /m);
+    expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies.tsx).toBeUndefined();
+    expect(runtime).toMatch(/^COPY package\.json package-lock\.json/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/chown node:node \/data \/pub/);
   });

@@ -37,7 +37,7 @@ describe("README quick start", () => {
     expect(sh.stdout).toMatch(/^ok: my-pkg@1\.0\.0 logged at 2 /m);
     expect(sh.stdout).toMatch(/^ok: .* 3 entries verified/m);
 
-    // The TypeScript snippet, run inside the package so `ledger/client` resolves to this checkout.
+    // The TypeScript snippet, run inside the package so `tlog-ledger/client` resolves to this checkout.
     const file = join(ROOT, "test", `.readme-snippet-${process.pid}.ts`);
     writeFileSync(file, block("client"));
     try {
