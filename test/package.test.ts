@@ -1,5 +1,5 @@
 /**
- * The package as a user meets it: `npm pack` (prepack builds dist/), the
+ * The package as a user meets it: `npm pack` of the build in dist/, the
  * tarball installed into an empty project, and there: plain `node` imports
  * the client, `tsc` type-checks a consumer against the shipped declarations,
  * `npx ledger --help` works, `ledger verify-release` verifies a release
@@ -41,7 +41,9 @@ describe("the published package, installed into an empty project", () => {
   };
 
   beforeAll(async () => {
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
+    // --ignore-scripts: `npm test` built dist/ already (pretest), and rebuilding it here (prepack)
+    // would rewrite files that other test files' CLI processes are loading at the same time.
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
     files = packed[0].files.map((f: { path: string }) => f.path);
     execFileSync("mkdir", ["-p", project]);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
