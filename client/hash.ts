@@ -1,4 +1,5 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { nodeCrypto } from "./node-crypto.js";
 
 /** RFC 6962 hashing: SHA-256 with 0x00 (leaf) and 0x01 (node) domain separation. */
 export const HASH_SIZE = 32;
@@ -10,8 +11,6 @@ export const HASH_SIZE = 32;
  * mirrors do for every proof and entry. Browsers use noble. Same bytes;
  * client/hash.test.ts checks both.
  */
-type NodeCrypto = { createHash(alg: string): { update(b: Uint8Array): { digest(): Uint8Array } } };
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 let useNative = nodeCrypto !== undefined;
 
 /** Tests only: switches node:crypto hashing off and on. */

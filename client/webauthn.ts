@@ -20,6 +20,7 @@ import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesEqual, concatBytes, parseBase64, parseUtf8, utf8 } from "./bytes.js";
 import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
 import { LedgerError } from "./errors.js";
+import { nodeCrypto } from "./node-crypto.js";
 
 /**
  * ES256 verification from node:crypto where the runtime offers it
@@ -27,8 +28,6 @@ import { LedgerError } from "./errors.js";
  * faster than the pure-JS curve; browsers use noble. Both accept the same
  * signatures (DER, high or low S); test/webauthn.test.ts runs the vectors through both.
  */
-type NodeCrypto = { verify(alg: string, data: Uint8Array, key: { key: Uint8Array; format: "der"; type: "spki" }, sig: Uint8Array): boolean };
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
 let useNative = nodeCrypto !== undefined;
 
 /** Tests only: switches node:crypto ES256 verification off and on. */
