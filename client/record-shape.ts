@@ -38,7 +38,7 @@ function obj(required: Record<string, Check>, optional: Record<string, Check> = 
   };
 }
 
-const artifacts = arr(obj({ name: token(256), sha256: hex64 }), 1, 256);
+const artifacts = arr(obj({ name: token(256), sha256: hex64 }, { sha512: str(/^[0-9a-f]{128}$/, 128, 128) }), 1, 256);
 const either = (...checks: Check[]): Check => (v) => checks.some((c) => c(v));
 const b64max = (min: number, max: number): Check => (v) => b64(v) && (v as string).length >= min && (v as string).length <= max;
 const lit = (...xs: number[]): Check => (v) => typeof v === "number" && xs.includes(v);

@@ -236,6 +236,20 @@ describe("approval.outcome", () => {
   });
 });
 
+describe("artifacts with sha512 (npm integrity)", () => {
+  const WITH512 = [{ name: "acme-1.0.0.tgz", sha256: "1".repeat(64), sha512: "ab".repeat(64) }];
+  it("are part of the release: approvals sign them and an outcome must carry them", () => {
+    const w = populated();
+    w.ok(policy(1, [{ name: "security", members: [appr3!.keyId], threshold: 1, excludeRequester: false }], [admin1!]));
+    w.ok(release("1.0.0", [pub1!], WITH512, appr1!.keyId));
+    // The same digests without sha512 are other artifacts.
+    expect(w.refused(outcome("1.0.0", [approval(appr3!, "1.0.0", appr1!.keyId, ART)], "approved", [pub1!], appr1!.keyId, ART))).toBe("artifact_mismatch");
+    expect(w.refused(release("1.0.0", [pub2!], ART, appr1!.keyId))).toBe("release_exists");
+    w.ok(outcome("1.0.0", [approval(appr3!, "1.0.0", appr1!.keyId, WITH512)], "approved", [pub1!], appr1!.keyId, WITH512));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(true);
+  });
+});
+
 describe("approval verdicts that cannot be gamed", () => {
   const all = (version: string, requester: string, keys: TestKey[]) => keys.map((k) => approval(k, version, requester));
   // maintainers: appr1, appr2 (1, excluding the requester); security: appr3 (1).

@@ -66,6 +66,8 @@ export interface PolicyInfo {
 export interface Artifact {
   name: string;
   sha256: string;
+  /** Optional SHA-512 (npm's `integrity`); when logged, it is part of what approvals sign and verify-release compares. */
+  sha512?: string;
 }
 
 export interface ReleaseInfo {

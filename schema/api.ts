@@ -119,7 +119,7 @@ export const ReleaseResponse = z.strictObject({
   namespace: z.string(),
   package: z.string(),
   version: z.string(),
-  artifacts: z.array(z.strictObject({ name: z.string(), sha256: hex64 })),
+  artifacts: z.array(z.strictObject({ name: z.string(), sha256: hex64, sha512: z.string().regex(/^[0-9a-f]{128}$/).optional() })),
   index: decimal,
   leafHash: hash,
   signedBy: z.array(hex64),

@@ -39,7 +39,7 @@ const statements: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
       { maxLength: 2 },
     ),
   }),
-  "release.sign": fc.record({ package: tok, version: tok, artifacts: fc.array(fc.record({ name: tok, sha256: hex }), { maxLength: 2 }) }),
+  "release.sign": fc.record({ package: tok, version: tok, artifacts: fc.array(fc.record({ name: tok, sha256: hex, sha512: fc.option(fc.constantFrom("ab".repeat(64), "AB".repeat(64), "a".repeat(127), ""), { nil: undefined }) }), { maxLength: 2 }) }),
   "release.revoke": fc.record({ package: tok, version: tok, reason: tok }),
   "approval.outcome": fc.record({
     package: tok,

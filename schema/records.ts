@@ -27,7 +27,8 @@ export const AssertionSchema = z.strictObject({
   signature: base64.min(1).max(1024),
 });
 export const RoleSchema = z.enum(["publish", "approve", "admin"]);
-export const ArtifactSchema = z.strictObject({ name: token(256), sha256: hex64 });
+/** An artifact's digests: SHA-256, and optionally SHA-512 (npm's `integrity`), lowercase hex. */
+export const ArtifactSchema = z.strictObject({ name: token(256), sha256: hex64, sha512: z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex characters").optional() });
 const artifacts = z.array(ArtifactSchema).min(1).max(256);
 
 export const KeyRegisterStatement = z.strictObject({

@@ -11,7 +11,7 @@ import { getJson, postRecord, type Fetch } from "./helpers/http.js";
 import { useLedger } from "./helpers/ledger.js";
 import { sql } from "kysely";
 import { growthQuery, keyRegistrationsQuery } from "../server/store/kysely-store.js";
-import { registerKey, signRelease, testKey } from "./helpers/records.js";
+import { registerKey, signRecord, signRelease, testKey } from "./helpers/records.js";
 import { STORES } from "./helpers/stores.js";
 
 describe("canonical namespaces", () => {
@@ -101,5 +101,17 @@ describe.each(STORES)("hardening over HTTP: $kind", (fixture) => {
     for (const plan of plans) expect(plan).not.toMatch(/Seq Scan on (entries|checkpoints)/);
     expect(plans[0]).toMatch(/checkpoints_created_at/);
     expect(plans[1]).toMatch(/key_registrations_pk/);
+  });
+
+  it("takes artifacts with a sha512 (DESIGN), and refuses one that is not 128 lowercase hex", async () => {
+    const k = testKey(700);
+    const rel = (sha512: string) => signRecord({ type: "release.sign", namespace: "npm:@acme", statement: { package: "acme", version: `3.0.${sha512.length}`, artifacts: [{ name: "acme.tgz", sha256: "c".repeat(64), sha512 }] } } as never, k);
+    expect((await postRecord(fetch, rel("ab".repeat(64)))).status).toBe(201);
+    for (const bad of ["AB".repeat(64), "a".repeat(127)]) {
+      const res = await postRecord(fetch, rel(bad));
+      expect([res.status, res.body.error.code]).toEqual([400, "invalid_record"]);
+    }
+    const r = await getJson(fetch, "/v1/releases/npm:@acme/acme/3.0.128", api.ReleaseResponse);
+    expect(r.artifacts).toEqual([{ name: "acme.tgz", sha256: "c".repeat(64), sha512: "ab".repeat(64) }]);
   });
 });
