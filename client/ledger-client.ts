@@ -239,9 +239,10 @@ export class LedgerClient {
   async #checkOlderAgainstHeld(older: SignedCheckpoint, trusted: SignedCheckpoint): Promise<void> {
     const s = this.#sync;
     if (older.treeSize === 0n || s.log.size !== trusted.treeSize || !bytesEqual(s.log.root(), trusted.rootHash)) return;
-    const [ours] = await hashRanges([[0n, older.treeSize]], s.leaves.reader());
-    if (bytesEqual(ours!, older.rootHash)) return;
-    const proof = await hashRanges(consistencyProofRanges(older.treeSize, trusted.treeSize), s.leaves.reader());
+    const reader = s.leaves.reader();
+    const [ours] = await hashRanges([[0n, older.treeSize]], reader);
+    if (bytesEqual(ours!, older.rootHash)) return; // a lagging server: consistent, nothing more to compute
+    const proof = await hashRanges(consistencyProofRanges(older.treeSize, trusted.treeSize), reader);
     throw new InconsistencyError(
       `checkpoint ${older.treeSize} is not a prefix of the trusted checkpoint ${trusted.treeSize} whose entries we verified`,
       older.raw,
@@ -347,8 +348,7 @@ export class LedgerClient {
 
   #applyEntry(bytes: Uint8Array): void {
     const s = this.#sync;
-    const { entry, leafHash } = s.log.appendBytes(bytes); // the shared core: next index, linked to the previous leaf
-    s.leaves.push(leafHash);
+    const { entry } = s.log.appendBytes(bytes, s.leaves.onNode); // the shared core: next index, linked to the previous leaf
     const event = s.replayer.apply(entry.record, entry.index);
     s.stats[event.result]++;
     this.#events.push([event, entry.record]);
