@@ -24,6 +24,15 @@ export function parse(args: string[], spec: Spec) {
   }
 }
 
+/** Options of a command that takes no positional arguments (`--help` always allowed); a bad one is a usage error (exit 2). */
+export function parseOptions(args: string[], spec: Spec): Record<string, any> {
+  try {
+    return parseArgs({ args, options: { ...spec, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, any>;
+  } catch (e) {
+    throw new CliError((e as Error).message, 2);
+  }
+}
+
 export function need(v: Record<string, any>, ...names: string[]): void {
   for (const n of names) if (v[n] === undefined || v[n] === "") throw new CliError(`--${n} is required`, 2);
 }

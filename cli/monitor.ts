@@ -1,21 +1,14 @@
 /** `ledger monitor`: follows a log and reports every record about the watched namespaces. */
-import { parseArgs } from "node:util";
 import { LedgerClient } from "../client/ledger-client.js";
 import { parseCoreKeys, releaseStatus, type ReplayEvent } from "../client/replay.js";
 import type { LedgerRecord } from "../schema/records.js";
+import { parseOptions } from "./args.js";
 import { CliError } from "./errors.js";
 import { FileStateStore } from "./file-state.js";
 import { ed25519VerifyNode } from "./node-ed25519.js";
 import { paint, type Out } from "./output.js";
 import { escapeTerminal } from "./terminal.js";
 
-function opts(args: string[], spec: Record<string, { type: "string" | "boolean"; multiple?: boolean }>) {
-  try {
-    return parseArgs({ args, options: { ...spec, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, any>;
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-}
 
 export const MONITOR_HELP = `Usage: ledger monitor --server <url> --log-key <vkey> --namespace <ns>… [options]
 
@@ -66,7 +59,7 @@ function describe(event: ReplayEvent, record: LedgerRecord, client: LedgerClient
 }
 
 export async function monitorCommand(args: string[], io: Out): Promise<number> {
-  const v = opts(args, {
+  const v = parseOptions(args, {
     server: { type: "string" },
     "log-key": { type: "string" },
     namespace: { type: "string", multiple: true },

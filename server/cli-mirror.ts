@@ -1,8 +1,8 @@
 /** `ledger mirror`: follows, verifies, stores, serves and cosigns a log. */
 import { listen } from "./listen.js";
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parseCoreKeys } from "../client/replay.js";
+import { parseOptions } from "../cli/args.js";
 import { CliError } from "../cli/errors.js";
 import { progressLine, type Out } from "../cli/output.js";
 import { StartupError } from "./ledger.js";
@@ -29,16 +29,9 @@ POST /add-checkpoint (C2SP tlog-witness), and cross-checks its peers.
   --core-keys <k>       break-glass core keys (as LEDGER_CORE_KEYS); without, break-glass records are ignored
 `;
 
-function opts(args: string[], spec: Record<string, { type: "string" | "boolean"; multiple?: boolean }>) {
-  try {
-    return parseArgs({ args, options: { ...spec, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, any>;
-  } catch (e) {
-    throw new CliError((e as Error).message, 2);
-  }
-}
 
 export async function mirrorCommand(args: string[], io: Out): Promise<number> {
-  const v = opts(args, {
+  const v = parseOptions(args, {
     source: { type: "string" },
     "log-key": { type: "string" },
     "log-key-file": { type: "string" },

@@ -8,6 +8,7 @@ import { createLedger, openLockedStore, StartupError } from "./ledger.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
+import { parseOptions } from "../cli/args.js";
 import type { Out } from "../cli/output.js";
 import { dirname, join } from "node:path";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -75,11 +76,7 @@ export class UsageError extends Error {
 
 
 function parse(args: string[], options: Record<string, { type: "string" | "boolean" }>): Record<string, string | boolean | undefined> {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseOptions(args, options);
 }
 
 function envWithFlags(values: Record<string, unknown>): Record<string, string | undefined> {
