@@ -17,7 +17,7 @@ import { parseEntryBundle, tileNodeReader, tilePath, tileWidth, TILE_WIDTH } fro
 import { MirrorError } from "./errors.js";
 import { RuleError } from "../../client/errors.js";
 import { EMPTY_ROOT } from "../../client/hash.js";
-import { loadLog } from "../log/sequence.js";
+import { loadLog, type BatchRules } from "../log/sequence.js";
 import { createRecordRules } from "../log/rules.js";
 import { consistencyProof } from "../log/proofs.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -38,10 +38,11 @@ interface Chunk {
   deferredAt: bigint[];
   end: bigint;
   total: bigint;
-  /** Forks of the namespace states with this chunk applied: the next chunk forks them, and they become the cached states once this chunk is stored. */
-  states: Map<string, NamespaceState>;
-  /** Folds `states` into the namespace cache; called after the chunk is stored. */
-  committed(treeSize: bigint): void;
+  /**
+   * The chunk's rules: their forks of the namespace states (`states`) are what the next
+   * chunk forks, and become the cached states (`committed`) once this chunk is stored.
+   */
+  rules: BatchRules & { states: Map<string, NamespaceState> };
 }
 
 
@@ -146,7 +147,7 @@ export class MirrorFollower {
         const deferred: VerifyItem[] = [];
         const deferredAt: bigint[] = [];
         let at = 0n;
-        const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.states })();
+        const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.rules.states })();
         // Only our own chunks write this database: the cache is complete up to the first chunk's start.
         if (!inFlight) await rules.begin(size, store as unknown as SequencerTx);
         const entries = await fetching!;
@@ -173,7 +174,7 @@ export class MirrorFollower {
         }
         if (inFlight) stored = await this.#finish(inFlight);
         const verification = this.#d.verifyPool.verify(deferred);
-        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification, deferredAt, end, total: cp.treeSize, states: rules.states, committed: (n) => rules.committed(n) };
+        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification, deferredAt, end, total: cp.treeSize, rules };
         size = end;
       }
       if (inFlight) stored = await this.#finish(inFlight);
@@ -197,7 +198,7 @@ export class MirrorFollower {
       throw new MirrorError("log_breaks_rules", this.fatal, { retryAfter: 60 });
     }
     const stored = await this.#store(c.cp, c.rows, c.nodes);
-    c.committed(c.end); // stored: the chunk's namespace states become the cached ones
+    c.rules.committed(c.end); // stored: the chunk's namespace states become the cached ones
     this.#d.onProgress?.(c.end, c.total);
     return stored;
   }
