@@ -1,5 +1,6 @@
 /** untrusted: query and path parameters. */
 import { parseBase64, parseDecimal } from "../../client/bytes.js";
+import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
 import { ApiError } from "../errors.js";
 
 /** The largest index or size the store can hold (int8); nothing beyond it can exist. */
@@ -32,4 +33,11 @@ export function hashParam(value: string | undefined, name: string): Uint8Array {
   }
   if (h.length !== 32) throw new ApiError("invalid_parameter", `${name} must be 32 bytes`);
   return h;
+}
+
+/** One project, one namespace: a non-canonical name (`npm:@ACME`) is refused before anything else looks at it. */
+export function requireCanonicalNamespace(namespace: string): void {
+  if (!isCanonicalNamespace(namespace)) {
+    throw new ApiError("non_canonical_namespace", `namespace ${namespace} is not canonical: ${canonicalNamespace(namespace)} names the same project`);
+  }
 }

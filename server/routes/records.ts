@@ -7,7 +7,7 @@ import { recordHash, formatEntry, ZERO_HASH } from "../../client/entry.js";
 import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
 import { registeredKey, verifySignatures } from "../../client/replay.js";
-import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
+import { requireCanonicalNamespace } from "./params.js";
 import { ApiError } from "../errors.js";
 import { verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -43,9 +43,7 @@ export function parseRecordBody(text: string): LedgerRecord {
     throw new ApiError("invalid_record", `${where}: ${issue.message}`);
   }
   const record = parsed.data;
-  if (!isCanonicalNamespace(record.namespace)) {
-    throw new ApiError("non_canonical_namespace", `namespace ${record.namespace} is not canonical: ${canonicalNamespace(record.namespace)} names the same project`);
-  }
+  requireCanonicalNamespace(record.namespace);
   try {
     // Refuse what could never be logged: an entry over 64 KiB or non-canonicalizable JSON.
     formatEntry({ index: 0xffff_ffff_ffff_ffffn, prev: ZERO_HASH, time: "2000-01-01T00:00:00.000Z", record });

@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { encodeBase64 } from "../../client/bytes.js";
 import { releaseStatus } from "../../client/replay.js";
 import { NAMESPACE_RE } from "../../schema/records.js";
-import { canonicalNamespace, isCanonicalNamespace } from "../../client/namespace.js";
 import { ApiError } from "../errors.js";
 import { inclusionProofAndLeaf } from "../log/proofs.js";
 import type { HeadCache } from "../state/head.js";
@@ -12,7 +11,7 @@ import type { Store } from "../store/store.js";
 import type { KeyInfo } from "../../client/replay.js";
 import { keyIdOf, parseEntry } from "../../client/entry.js";
 import { parseBase64 } from "../../client/bytes.js";
-import { decimalParam, optionalDecimalParam } from "./params.js";
+import { decimalParam, optionalDecimalParam, requireCanonicalNamespace } from "./params.js";
 import { entryJson } from "./read.js";
 import type { GrowthJson, KeyJson, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
 
@@ -25,7 +24,7 @@ export interface StateDeps {
 
 function namespaceParam(v: string): string {
   if (!NAMESPACE_RE.test(v)) throw new ApiError("invalid_parameter", "namespace must look like <ecosystem>:<name>");
-  if (!isCanonicalNamespace(v)) throw new ApiError("non_canonical_namespace", `namespace ${v} is not canonical: ${canonicalNamespace(v)} names the same project`);
+  requireCanonicalNamespace(v);
   return v;
 }
 
