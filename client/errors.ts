@@ -166,3 +166,16 @@ export class HttpError extends LedgerError {
     this.serverCode = serverCode;
   }
 }
+
+/** Which check of a passkey (WebAuthn) signature failed (client/webauthn.ts). */
+export type WebAuthnCheck = "format" | "type" | "challenge" | "origin" | "rp_id" | "flags" | "alg" | "signature";
+
+/** A passkey signature that does not verify; `check` says which check failed. */
+export class WebAuthnError extends LedgerError {
+  declare readonly code: "webauthn";
+  readonly check: WebAuthnCheck;
+  constructor(check: WebAuthnCheck, message: string) {
+    super("webauthn", message);
+    this.check = check;
+  }
+}

@@ -11,12 +11,12 @@ import type { LedgerRecord, RecordSignature } from "../schema/records.js";
 import { concatBytes, parseBase64, utf8 } from "./bytes.js";
 import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
 import { keyIdOf, recordSigningMessage } from "./entry.js";
-import { RuleError } from "./errors.js";
+import { RuleError, WebAuthnError } from "./errors.js";
 import { canonicalize } from "./jcs.js";
 import { LayeredMap } from "./layered-map.js";
 import { isCanonicalNamespace } from "./namespace.js";
 import { isRecord } from "./record-shape.js";
-import { parsePasskeyPublicKey, verifyWebAuthn, WebAuthnError, type Assertion, type PasskeyInfo } from "./webauthn.js";
+import { parsePasskeyPublicKey, verifyWebAuthn, type Assertion, type PasskeyInfo } from "./webauthn.js";
 
 export type Role = "publish" | "approve" | "admin";
 export type BreakGlassPolicy = "accept" | "refuse";

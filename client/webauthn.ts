@@ -19,7 +19,7 @@ import { p256 } from "@noble/curves/nist.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesEqual, concatBytes, parseBase64, parseUtf8, utf8 } from "./bytes.js";
 import { ed25519Verify, isValidPublicKey } from "./ed25519.js";
-import { LedgerError } from "./errors.js";
+import { WebAuthnError } from "./errors.js";
 import { nodeCrypto } from "./node-crypto.js";
 
 /**
@@ -49,18 +49,6 @@ function verifyEs256(spki: Uint8Array, raw: Uint8Array, signed: Uint8Array, sign
 export const COSE_ES256 = -7;
 export const COSE_EDDSA = -8;
 export type CoseAlg = typeof COSE_ES256 | typeof COSE_EDDSA;
-
-/** Which check of a passkey signature failed. */
-export type WebAuthnCheck = "format" | "type" | "challenge" | "origin" | "rp_id" | "flags" | "alg" | "signature";
-
-export class WebAuthnError extends LedgerError {
-  declare readonly code: "webauthn";
-  readonly check: WebAuthnCheck;
-  constructor(check: WebAuthnCheck, message: string) {
-    super("webauthn", message);
-    this.check = check;
-  }
-}
 
 export interface PasskeyInfo {
   credentialId: string;

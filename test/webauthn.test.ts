@@ -10,7 +10,8 @@ import { verifyAuthenticationResponse, verifyRegistrationResponse } from "@simpl
 import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeBase64, parseBase64 } from "../client/bytes.js";
-import { useNativeEs256, verifyWebAuthn, WebAuthnError, type Assertion, type WebAuthnCheck } from "../client/webauthn.js";
+import { WebAuthnError, type WebAuthnCheck } from "../client/errors.js";
+import { useNativeEs256, verifyWebAuthn, type Assertion } from "../client/webauthn.js";
 import { scenarioMessages, type PasskeyName, type ScenarioVectors } from "./helpers/passkey-scenario.js";
 
 const V: ScenarioVectors = JSON.parse(readFileSync(join(import.meta.dirname, "vectors/webauthn/swc.json"), "utf8"));
