@@ -74,6 +74,7 @@ export function isRecord(v: unknown): v is LedgerRecord {
     type: () => true,
     namespace: str(NAMESPACE_RE, 1, 300),
     statement: STATEMENTS[v.type]!,
-    signatures: arr(signature, 1, 32),
+    // An approval outcome's weight is its approvals: the envelope may be unsigned (docs/records.md).
+    signatures: arr(signature, v.type === "approval.outcome" ? 0 : 1, 32),
   })(v);
 }

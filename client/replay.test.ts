@@ -196,6 +196,17 @@ describe("approval.outcome", () => {
     expect(w.refused(make())).toBe(code);
     expect(releaseStatus(w.ns(), "acme", "1.0.0")!.approved).toBe(false);
   });
+  it("an unsigned envelope (as the approval service logs it) counts by its approvals alone", () => {
+    const w = withPolicy();
+    // Too few approvals stay refused without an envelope signature, so the envelope was never what held them back.
+    expect(w.refused(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId)], "approved", [], appr1!.keyId))).toBe("threshold_not_met");
+    expect(w.refused(outcome("1.0.0", [approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [], appr1!.keyId))).toBe("requester_unverified");
+    const e = w.ok(outcome("1.0.0", [approval(appr1!, "1.0.0", appr1!.keyId), approval(appr2!, "1.0.0", appr1!.keyId), approval(appr3!, "1.0.0", appr1!.keyId)], "approved", [], appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.0")).toMatchObject({ approved: true, approvalIndex: e.index });
+    w.ok(release("1.0.1", [pub1!], ART, appr1!.keyId));
+    w.ok(outcome("1.0.1", [rejection(appr3!, "1.0.1", appr1!.keyId)], "rejected", [], appr1!.keyId));
+    expect(releaseStatus(w.ns(), "acme", "1.0.1")!.rejected).toBe(true);
+  });
   it("refuses an approval by a revoked key", () => {
     const w = withPolicy();
     w.ok(revoke(appr3!, [admin1!]));

@@ -471,10 +471,13 @@ const releaseRevoke: Rule<"release.revoke"> = (ns, r, index, signed) => {
  *   their own approval among the outcome's (requester_unverified): otherwise the
  *   publisher could name anyone as requester and exclude nobody who matters;
  * - "rejected" (the trump card) carries rejection signatures: one by a member
- *   of any group ends the release for good; one decision per release.
+ *   of any group ends the release for good; one decision per release;
+ * - the envelope may carry no signature (the approval service logs outcomes
+ *   so); when it carries any, one is by a current publish key.
  */
 const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) => {
-  publishers(ns, signed, ["publish"], "approval.outcome");
+  // The envelope adds no weight (the approvals sign the whole request); if signed, by a publisher.
+  if (r.signatures.length > 0) publishers(ns, signed, ["publish"], "approval.outcome");
   const st = r.statement;
   const key = releaseKey(st.package, st.version);
   const rel = ns.releases.get(key);

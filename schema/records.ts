@@ -79,12 +79,12 @@ export const ApprovalOutcomeStatement = z.strictObject({
 });
 
 
-const envelope = <T extends string, S extends z.ZodType>(type: T, statement: S) =>
+const envelope = <T extends string, S extends z.ZodType>(type: T, statement: S, minSignatures = 1) =>
   z.strictObject({
     type: z.literal(type),
     namespace: z.string().regex(NAMESPACE_RE, "must look like <ecosystem>:<name>"),
     statement,
-    signatures: z.array(SignatureSchema).min(1).max(32),
+    signatures: z.array(SignatureSchema).min(minSignatures).max(32),
   });
 
 export const RecordSchema = z.discriminatedUnion("type", [
@@ -93,7 +93,8 @@ export const RecordSchema = z.discriminatedUnion("type", [
   envelope("policy.set", PolicySetStatement),
   envelope("release.sign", ReleaseSignStatement),
   envelope("release.revoke", ReleaseRevokeStatement),
-  envelope("approval.outcome", ApprovalOutcomeStatement),
+  // Its weight is its approvals; the envelope may be unsigned (the approval service logs outcomes so).
+  envelope("approval.outcome", ApprovalOutcomeStatement, 0),
 ]);
 
 export type LedgerRecord = z.infer<typeof RecordSchema>;
