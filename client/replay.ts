@@ -495,16 +495,10 @@ const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) =
   }
   const approving = st.decision === "approved";
   const request = { namespace: ns.namespace, ...st };
-  const message = approving ? approvalSigningMessage(request) : rejectionSigningMessage(request);
-  const verify = opts.verify ?? ed25519Verify;
   const uvOf = new Map<string, boolean | null>();
   for (const a of st.approvals) {
     if (uvOf.has(a.keyId)) throw new RuleError("duplicate_approver", `key ${a.keyId} signs twice`);
-    const k = ns.currentKey(a.keyId, "approve");
-    if (!k) throw new RuleError("bad_approval", `signature by ${a.keyId}: not a current approve key of ${ns.namespace}`);
-    if (k.registeredAt > rel.index) throw new RuleError("bad_approval", `signature by ${a.keyId}: registered at ${k.registeredAt}, after release ${key} at ${rel.index}`);
-    if (!groups.some((g) => g.members.includes(a.keyId))) throw new RuleError("bad_approval", `signature by ${a.keyId}: not a member of any group of the policy at ${rel.policy!.index}`);
-    uvOf.set(a.keyId, verifySignature(signerKey(k), a, message, verify, "bad_approval", `${approving ? "approval" : "rejection"} by ${a.keyId}`));
+    uvOf.set(a.keyId, verifyApproval(ns, rel, request, a, st.decision, opts));
   }
   // Where each signature counts: a member, not the excluded requester, and with UV where the group needs it.
   const countsIn = (g: PolicyGroup, id: string, checkUV: boolean) => {
@@ -530,6 +524,27 @@ const approvalOutcome: Rule<"approval.outcome"> = (ns, r, index, signed, opts) =
     ns.outcomes.set(key, { index, decision: st.decision, artifacts: st.artifacts, requester: st.requester, approvers });
   };
 };
+
+/**
+ * One approval (or rejection) of a release on its own: by an approve key
+ * current now and registered before the release, a member of a group of the
+ * policy in force at the release, signing the request's message. Returns the
+ * UV flag (null for Ed25519), or throws RuleError("bad_approval"). The
+ * approval service checks each decision with this as it arrives; the outcome
+ * rule checks every one again.
+ */
+export function verifyApproval(ns: NamespaceState, rel: ReleaseInfo, request: ReleaseRequest, a: RecordSignature, decision: "approved" | "rejected", opts: ReplayOptions): boolean | null {
+  const k = ns.currentKey(a.keyId, "approve");
+  if (!k) throw new RuleError("bad_approval", `signature by ${a.keyId}: not a current approve key of ${ns.namespace}`);
+  const key = releaseKey(rel.package, rel.version);
+  if (k.registeredAt > rel.index) throw new RuleError("bad_approval", `signature by ${a.keyId}: registered at ${k.registeredAt}, after release ${key} at ${rel.index}`);
+  if (!(rel.policy?.groups ?? []).some((g) => g.members.includes(a.keyId))) {
+    throw new RuleError("bad_approval", `signature by ${a.keyId}: not a member of any group of the policy ${rel.policy ? `at ${rel.policy.index}` : "(none is in force)"}`);
+  }
+  const approving = decision === "approved";
+  const message = approving ? approvalSigningMessage(request) : rejectionSigningMessage(request);
+  return verifySignature(signerKey(k), a, message, opts.verify ?? ed25519Verify, "bad_approval", `${approving ? "approval" : "rejection"} by ${a.keyId}`);
+}
 
 const RULES: { [T in LedgerRecord["type"]]: Rule<T> } = {
   "key.register": keyRegister,

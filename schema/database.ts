@@ -69,6 +69,70 @@ export interface KeyRegistrationsTable {
   idx: Int8;
 }
 
+/** The approval service's tables (mutable; every decision that matters is also logged). */
+export interface ApprovalRequestsTable {
+  id: Immutable<string>;
+  namespace: Immutable<string>;
+  package: Immutable<string>;
+  version: Immutable<string>;
+  /** JSON of the release's artifacts. */
+  artifacts: Immutable<string>;
+  requester: Immutable<string>;
+  release_index: ColumnType<bigint, bigint, never>;
+  state: "pending" | "approved" | "rejected" | "expired";
+  writer: Immutable<string>;
+  callback_url: Immutable<string | null>;
+  callback_key: Immutable<string | null>;
+  created_at: Immutable<Date>;
+  expires_at: Immutable<Date>;
+  decided_at: Date | null;
+  outcome_index: bigint | null;
+}
+
+export interface ApprovalDecisionsTable {
+  request_id: Immutable<string>;
+  key_id: Immutable<string>;
+  decision: Immutable<"approve" | "reject">;
+  /** JSON {keyId, sig} or {keyId, webauthn}. */
+  signature: Immutable<string>;
+  assertion_digest: Immutable<string>;
+  user_verified: Immutable<boolean | null>;
+  created_at: Immutable<Date>;
+}
+
+export interface PushSubscriptionsTable {
+  key_id: Immutable<string>;
+  endpoint: Immutable<string>;
+  p256dh: string;
+  auth: string;
+  created_at: Date;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  request_id: Immutable<string>;
+  url: Immutable<string>;
+  event: Immutable<string>;
+  attempt: Immutable<number>;
+  status: Immutable<number | null>;
+  error: Immutable<string | null>;
+  at: Immutable<Date>;
+}
+
+export interface EnrollmentsTable {
+  id: Immutable<string>;
+  namespace: Immutable<string>;
+  label: Immutable<string>;
+  challenge: Immutable<string>;
+  state: "ceremony" | "unsigned" | "pending" | "logged";
+  key_id: string | null;
+  /** JSON of the key.register record with the signatures gathered so far. */
+  record: string | null;
+  logged_index: bigint | null;
+  created_at: Immutable<Date>;
+  expires_at: Immutable<Date>;
+}
+
 export interface Database {
   entries: EntriesTable;
   tree_nodes: TreeNodesTable;
@@ -78,4 +142,9 @@ export interface Database {
   cosignatures: CosignaturesTable;
   evidence: EvidenceTable;
   key_registrations: KeyRegistrationsTable;
+  approval_requests: ApprovalRequestsTable;
+  approval_decisions: ApprovalDecisionsTable;
+  push_subscriptions: PushSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  enrollments: EnrollmentsTable;
 }

@@ -48,6 +48,10 @@ export interface AppDeps {
   nodeCacheBytes?: number;
   /** The web explorer's routes (`/` and its assets), if served. */
   explorer?: (app: Hono) => void;
+  /** The approval service's API under /v1, if this process runs it. */
+  approvals?: Hono<any>;
+  /** Called before /metrics renders (gauges read from the database). */
+  beforeMetrics?: () => Promise<void>;
 }
 
 export function createApp(appDeps: AppDeps): Hono {
@@ -108,6 +112,7 @@ export function createApp(appDeps: AppDeps): Hono {
 
   app.get("/metrics", async function metricsRoute(c) {
     metrics.treeSize.set(Number((await deps.head.get())?.treeSize ?? 0n));
+    await deps.beforeMetrics?.();
     return c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType, "Cache-Control": "no-store" });
   });
 
@@ -126,6 +131,7 @@ export function createApp(appDeps: AppDeps): Hono {
   app.route("/", readRoutes(deps));
   app.route("/", tileRoutes(deps));
   if (deps.writer) app.route("/v1/records", recordRoutes({ ...deps, ...deps.writer }));
+  if (deps.approvals) app.route("/v1", deps.approvals);
   app.route("/v1", stateRoutes(deps));
   deps.explorer?.(app as unknown as Hono);
   return app as unknown as Hono;

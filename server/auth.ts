@@ -12,6 +12,8 @@ import type { Store } from "./store/store.js";
 export interface Writer {
   name: string;
   namespaces: string[];
+  /** Hex SHA-256 of the writer's token: the key its webhooks are signed with (HMAC-SHA256). */
+  tokenHash?: string;
 }
 
 export function hashToken(token: string): string {
@@ -64,11 +66,11 @@ export function createWriterAuth(opts: WriterAuthOptions) {
     const hash = Buffer.from(hashHex, "hex");
     let found: Writer | undefined;
     for (const e of env) if (timingSafeEqual(e.hash, hash)) found = e.writer; // no early exit
-    if (found) return found;
+    if (found) return { ...found, tokenHash: hashHex };
     const c = cache.get(hashHex);
     if (c && now() - c.at < cacheMs) return c.writer;
     const t = await opts.store.findToken(hashHex);
-    const writer = t && t.revokedAt === null ? { name: t.name, namespaces: t.namespaces } : undefined;
+    const writer = t && t.revokedAt === null ? { name: t.name, namespaces: t.namespaces, tokenHash: hashHex } : undefined;
     if (cache.size > 10_000) cache.clear();
     cache.set(hashHex, { writer, at: now() });
     return writer;

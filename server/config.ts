@@ -37,7 +37,28 @@ export interface Config {
   readonly vkeyFile: string | undefined;
   /** Threads verifying append signatures (LEDGER_VERIFY_THREADS; default cores − 2, at most 4; 0 = in process). */
   readonly verifyThreads: number;
+  /** The WebAuthn relying party of enrolments and approvals (LEDGER_RP_ID, default localhost). */
+  readonly rpId: string;
+  /** Where people reach this ledger's pages (LEDGER_PUBLIC_URL, default http://localhost:<port>). */
+  readonly publicUrl: string;
+  /** How long an approval request stays open at most (LEDGER_APPROVAL_TTL, default 72h). */
+  readonly approvalTtlMs: number;
+  /** The VAPID key pair's file (LEDGER_VAPID_KEY_FILE, default <dataDir>/vapid.json, created mode 0600). */
+  readonly vapidKeyFile: string | undefined;
+  /** The VAPID `sub` claim (LEDGER_VAPID_SUBJECT, default mailto:ledger@<rpId>). */
+  readonly vapidSubject: string;
 }
+
+/** untrusted: `72h`, `30m`, `45s`, `3d` or plain seconds, as milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^(\d{1,9})(s|m|h|d)?$/.exec(s.trim());
+  if (!m) throw new Error("must be a duration like 72h, 30m, 45s, 3d or whole seconds");
+  const n = Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s") as "s"] * 1000;
+  if (n < 1000 || n > 365 * 86400 * 1000) throw new Error("must be from 1 second to 365 days");
+  return n;
+}
+
+const HOST_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export interface EnvWriter {
   name: string;
@@ -126,6 +147,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const coreKeys: CoreKeys | undefined = structured("LEDGER_CORE_KEYS", parseCoreKeys);
   const writerTokens: EnvWriter[] = structured("LEDGER_WRITER_TOKENS", parseWriterTokens) ?? [];
 
+  const rpId = env.LEDGER_RP_ID || "localhost";
+  if (!HOST_RE.test(rpId)) problems.push(`LEDGER_RP_ID=${JSON.stringify(rpId)}: must be a lowercase host name`);
+  const publicUrl = (env.LEDGER_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, "");
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== "https:" && !(u.protocol === "http:" && (u.hostname === "localhost" || u.hostname === "127.0.0.1"))) throw new Error();
+    if (u.hostname !== rpId && !u.hostname.endsWith("." + rpId) && rpId !== "localhost") problems.push(`LEDGER_PUBLIC_URL: its host must be LEDGER_RP_ID (${rpId}) or a subdomain of it`);
+  } catch {
+    problems.push(`LEDGER_PUBLIC_URL=${JSON.stringify(publicUrl)}: must be an https:// URL (http:// only for localhost)`);
+  }
+  const approvalTtlMs = structured("LEDGER_APPROVAL_TTL", parseDuration) ?? 72 * 3600 * 1000;
+  const vapidSubject = env.LEDGER_VAPID_SUBJECT || `mailto:ledger@${rpId}`;
+  if (!/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(vapidSubject)) problems.push(`LEDGER_VAPID_SUBJECT=${JSON.stringify(vapidSubject)}: must be a mailto: address or an https:// URL`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -148,5 +183,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     explorer: explorerSetting !== "off",
     vkeyFile: env.LEDGER_VKEY_FILE || undefined,
     verifyThreads,
+    rpId,
+    publicUrl,
+    approvalTtlMs,
+    vapidKeyFile: env.LEDGER_VAPID_KEY_FILE || undefined,
+    vapidSubject,
   });
 }

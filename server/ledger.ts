@@ -18,6 +18,13 @@ import { openStore, type KyselyStore } from "./store/kysely-store.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { explorerRoutes } from "./explorer.js";
+import { ApprovalStore } from "./approvals/store.js";
+import { ApprovalService } from "./approvals/service.js";
+import { Enrollments } from "./approvals/enroll.js";
+import { loadOrCreateVapidKeys, PushSender } from "./approvals/push.js";
+import { WebhookSender } from "./approvals/webhook.js";
+import { approvalRoutes } from "./approvals/routes.js";
+import type { Agent } from "node:https";
 
 export interface Ledger {
   app: Hono;
@@ -29,6 +36,8 @@ export interface Ledger {
   sequenceDeps: SequenceDeps;
   /** True when this start created the log key. */
   keyCreated: boolean;
+  /** The approval service (requests, decisions, push, webhooks, enrolments). */
+  approvals: { service: ApprovalService; push: PushSender; webhooks: WebhookSender; store: ApprovalStore };
   close(): Promise<void>;
 }
 
@@ -42,6 +51,10 @@ export interface LedgerOptions {
   metrics?: Metrics;
   /** Serve the web explorer at `/` (default true). */
   explorer?: boolean;
+  /** Push and webhook delivery: TLS agent, tries and first backoff (tests shorten them). */
+  delivery?: { agent?: Agent; attempts?: number; backoffMs?: number };
+  /** How often the approval sweep runs (default min(5 s, TTL/4)). */
+  approvalSweepMs?: number;
 }
 
 export class StartupError extends Error {
@@ -120,6 +133,18 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
           else metrics.witnessFailures.inc({ witness });
         },
       });
+    const approvalStore = new ApprovalStore(store.db);
+    let vapid;
+    try {
+      vapid = loadOrCreateVapidKeys(config.vapidKeyFile ?? join(config.dataDir, "vapid.json"));
+    } catch (e) {
+      throw new StartupError((e as Error).message);
+    }
+    const now = opts.now ?? (() => new Date());
+    const push = new PushSender({ keys: vapid, subject: config.vapidSubject, store: approvalStore, ...opts.delivery, log, onResult: (outcome) => metrics.pushDeliveries.inc({ outcome }) });
+    const webhooks = new WebhookSender({ store: approvalStore, ...(opts.delivery?.attempts ? { attempts: opts.delivery.attempts } : {}), ...(opts.delivery?.backoffMs ? { backoffMs: opts.delivery.backoffMs } : {}), log, now, onResult: (outcome) => metrics.webhookDeliveries.inc({ outcome }) });
+    const approvalService = new ApprovalService({ reader: store, approvals: approvalStore, namespaces, sequencer, publicUrl: config.publicUrl, ttlMs: config.approvalTtlMs, now, push, webhooks, metrics, log });
+    const enrollments = new Enrollments({ reader: store, approvals: approvalStore, namespaces, sequencer, rpId: config.rpId, origins: [new URL(config.publicUrl).origin], now });
     const app = createApp({
       store,
       head: headCache,
@@ -133,7 +158,12 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       metrics,
       ...(config.witnesses ? { witnesses: { quorum: config.witnesses.quorum, vkeys: config.witnesses.witnesses.map((w) => w.vkey) } } : {}),
       ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),
+      approvals: approvalRoutes({ service: approvalService, enrollments, approvals: approvalStore, push, reader: store, namespaces, requireWriter }),
+      beforeMetrics: async () => {
+        for (const [state, n] of Object.entries(await approvalStore.countByState())) metrics.approvalRequests.set({ state }, n);
+      },
     });
+    approvalService.start(opts.approvalSweepMs);
     witnesses?.start(config.witnessIntervalMs);
     return {
       app,
@@ -143,7 +173,9 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       origin,
       sequenceDeps: deps,
       keyCreated,
+      approvals: { service: approvalService, push, webhooks, store: approvalStore },
       async close() {
+        await approvalService.close();
         await witnesses?.stop();
         await sequencer.close();
         await verifyPool.close();

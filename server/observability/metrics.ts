@@ -52,6 +52,31 @@ export class Metrics {
     labelNames: ["witness"] as const,
     registers: [this.registry],
   });
+  readonly approvalRequests = new Gauge({
+    name: "ledger_approval_requests",
+    help: "Approval requests by state (pending, approved, rejected, expired), read from the service's tables at each scrape",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+  readonly approvalDecisionSeconds = new Histogram({
+    name: "ledger_approval_decision_seconds",
+    help: "From an approval request's opening to its decision (approved, rejected or expired)",
+    labelNames: ["state"] as const,
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 72 * 3600],
+    registers: [this.registry],
+  });
+  readonly pushDeliveries = new Counter({
+    name: "ledger_push_deliveries_total",
+    help: "Web Push deliveries by outcome: delivered, retried (429/5xx/network, tried again), gone (404/410: subscription dropped), failed",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: "ledger_webhook_deliveries_total",
+    help: "Webhook deliveries to registries by outcome: delivered, retried, failed",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: "ledger_http_requests_total",
     help: "HTTP requests by method, route pattern and status",
