@@ -13,18 +13,27 @@ const root = dirname(fileURLToPath(import.meta.url));
 
 export async function buildExplorer(outDir = join(root, "dist")): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  await build({
-    entryPoints: [join(root, "src/main.ts")],
-    outfile: join(outDir, "app.js"),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    legalComments: "none",
-    logLevel: "warning",
-  });
-  for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "src", f), join(outDir, f));
+  // The explorer, the approval pages, and the service worker (a classic script: no modules in workers everywhere).
+  const bundles: Array<[string, string, "esm" | "iife"]> = [
+    ["src/main.ts", "app.js", "esm"],
+    ["src/enroll.ts", "enroll.js", "esm"],
+    ["src/approve.ts", "approve.js", "esm"],
+    ["src/sw.ts", "sw.js", "iife"],
+  ];
+  for (const [entry, out, format] of bundles) {
+    await build({
+      entryPoints: [join(root, entry)],
+      outfile: join(outDir, out),
+      bundle: true,
+      format,
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      legalComments: "none",
+      logLevel: "warning",
+    });
+  }
+  for (const f of ["index.html", "enroll.html", "approve.html", "style.css"]) copyFileSync(join(root, "src", f), join(outDir, f));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

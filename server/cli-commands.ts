@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { need, parse, RELEASE, server } from "../cli/args.js";
 import { report, type Out } from "../cli/output.js";
 import { artifactsFrom, approvalWith, CliError, loadKey, signRecordWith, submit } from "./cli-records.js";
+import { approveRequest, cosignEnrollment } from "./cli-approvals.js";
 
 async function write(io: Out, v: Record<string, any>, record: unknown, what: string): Promise<number> {
   const r = await submit(server(v), v.token ?? process.env.LEDGER_TOKEN, record);
@@ -20,10 +21,13 @@ Writing options:
 
 export const WRITE_HELP: Record<string, string> = {
   "register-key": `Usage: ledger register-key --key NEW.key --role publish|approve|admin [--label L] [--signer ADMIN.key]… [--break-glass]
+       ledger register-key --pending ENROLMENT-ID --signer ADMIN.key… --server URL
 
 Registers the public key of NEW.key (signed by it: proof of possession). The first
 admin key of a namespace needs no other signer; later keys need the namespace's
 admin threshold of --signer admin keys, or core keys with --break-glass.
+With --pending, co-signs a passkey enrolled on the ledger's /enroll page (the
+approval service logs it once the admin threshold has signed; no token needed).
 ${WRITE_OPTIONS}`,
   "revoke-key": `Usage: ledger revoke-key --key-id ID --reason R --signer KEY.key… [--break-glass]
 
@@ -40,12 +44,15 @@ Hashes each FILE (or takes --artifact name=sha256) and logs a release.sign recor
 signed by a publish key.
 ${WRITE_OPTIONS}`,
   approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]… [--reject]
+       ledger approve --request ID|URL --key APPROVE.key --server URL [--reject]
 
 Signs an approval of the release's exact artifacts with an approve key and prints
 it (JSON) for the requester to collect; nothing is sent to the log. With --reject
 it signs a rejection instead ("ledger-rejection/v1"): one member of any group
 rejecting ends the release for good (submit it with --decision rejected).
-Passkeys approve in the browser, not here (docs/records.md).`,
+With --request, signs the open approval request's release (shown first) and sends
+the decision to the approval service, which logs the outcome once every group is
+met (docs/approvals.md). Passkeys approve in the browser, on /approve/<id>.`,
   "submit-outcome": `Usage: ledger submit-outcome --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE…
 
 Logs the approval outcome: the collected approvals (files printed by 'ledger approve';
@@ -56,8 +63,9 @@ ${WRITE_OPTIONS}`,
 
 export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise<number>> = {
   async "register-key"(args, io) {
-    const { v } = parse(args, { key: { type: "string" }, role: { type: "string" }, label: { type: "string" }, signer: { type: "string", multiple: true }, "break-glass": { type: "boolean" } });
+    const { v } = parse(args, { key: { type: "string" }, role: { type: "string" }, label: { type: "string" }, signer: { type: "string", multiple: true }, "break-glass": { type: "boolean" }, pending: { type: "string" } });
     if (v.help) return io.out(WRITE_HELP["register-key"] + "\n"), 0;
+    if (v.pending !== undefined) return cosignEnrollment(v, io);
     need(v, "namespace", "key", "role");
     const key = loadKey(v.key);
     const statement = { publicKey: Buffer.from(key.publicKey).toString("base64"), role: v.role, ...(v.label ? { label: v.label } : {}), ...(v["break-glass"] ? { breakGlass: true } : {}) };
@@ -95,8 +103,9 @@ export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise
   },
 
   async approve(args, io) {
-    const { v, files } = parse(args, { ...RELEASE, key: { type: "string" }, requester: { type: "string" }, reject: { type: "boolean" } });
+    const { v, files } = parse(args, { ...RELEASE, key: { type: "string" }, requester: { type: "string" }, reject: { type: "boolean" }, request: { type: "string" } });
     if (v.help) return io.out(WRITE_HELP.approve + "\n"), 0;
+    if (v.request !== undefined) return approveRequest(v, io);
     need(v, "namespace", "package", "version", "key", "requester");
     const a = approvalWith(loadKey(v.key), { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), requester: v.requester }, v.reject === true);
     io.out(JSON.stringify(a) + "\n");

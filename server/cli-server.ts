@@ -5,6 +5,8 @@ import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED255
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
 import { createLedger, openLockedStore, StartupError } from "./ledger.js";
+import { ApprovalStore, type RequestState } from "./approvals/store.js";
+import { escapeTerminal } from "../cli/terminal.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
 import { KeyFileError, writeNewKeyFile } from "./log/signer.js";
@@ -219,7 +221,60 @@ async function tokenCommand(args: string[], io: Out): Promise<number> {
   }
 }
 
+const APPROVALS_HELP = `Usage: ledger approvals list [--state pending|approved|rejected|expired] [--limit N] [--json]
+
+Lists the approval service's requests, newest first (state, release, times, the
+outcome's log index) and, under each, its webhook deliveries (attempt, status or
+error). The store is the server's, as for 'ledger token'.
+`;
+
+async function approvalsCommand(args: string[], io: Out): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "help") return io.out(APPROVALS_HELP), 0;
+  if (sub !== "list") throw new UsageError(`unknown approvals command ${JSON.stringify(sub)}; see 'ledger approvals --help'`);
+  let values;
+  try {
+    values = parseArgs({
+      args: rest,
+      options: { state: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" }, "database-url": { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return io.out(APPROVALS_HELP), 0;
+  const state = values.state as RequestState | undefined;
+  if (state !== undefined && !["pending", "approved", "rejected", "expired"].includes(state)) throw new UsageError("--state is pending, approved, rejected or expired");
+  if (values.limit !== undefined && !/^\d{1,5}$/.test(values.limit)) throw new UsageError("--limit is a number");
+  const config = loadConfig(envWithFlags(values as Record<string, unknown>));
+  const { store, unlock } = await openLockedStore(config);
+  try {
+    const approvals = new ApprovalStore(store.db);
+    const requests = await approvals.listRequests({ ...(state ? { state } : {}), limit: Number(values.limit ?? 100) });
+    const rows = [];
+    for (const r of requests) rows.push({ ...r, deliveries: r.callbackUrl ? await approvals.deliveries(r.id) : [] });
+    if (values.json) {
+      io.out(JSON.stringify(rows, (_k, x) => (typeof x === "bigint" ? x.toString() : x), 2) + "\n");
+      return 0;
+    }
+    for (const r of rows) {
+      const outcome = r.outcomeIndex !== null ? ` outcome@${r.outcomeIndex}` : "";
+      // Fields from registries (package, version) are escaped one by one: the tabs between them stay tabs.
+      const cols = [r.id, r.state, `${r.namespace} ${r.package}@${r.version}`, `opened ${r.createdAt.toISOString()}`, `${r.decidedAt ? `decided ${r.decidedAt.toISOString()}` : `expires ${r.expiresAt.toISOString()}`}${outcome}`];
+      io.out(cols.map(escapeTerminal).join("\t") + "\n");
+      for (const d of r.deliveries) io.out(escapeTerminal(`  webhook ${d.event} #${d.attempt} ${d.at.toISOString()} ${new URL(d.url).origin}: ${d.status ?? d.error}`) + "\n");
+    }
+    if (rows.length === 0) io.err("ledger: no approval requests\n");
+    return 0;
+  } finally {
+    await store.close();
+    unlock();
+  }
+}
+
 export const SERVER_COMMANDS: Record<string, (args: string[], io: Out) => Promise<number> | number> = {
+  approvals: approvalsCommand,
   serve: serveCommand,
   keygen: keygenCommand,
   migrate: migrateCommand,

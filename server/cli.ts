@@ -15,6 +15,8 @@ Commands:
 
 Registries and maintainers (write records; need --server and --token):
   register-key, revoke-key, set-policy, sign-release, approve, submit-outcome
+  request-approval  open an approval request, wait for the decision (exit 0 approved)
+  approvals  list approval requests and webhook deliveries (on the server's database)
 
 Package managers and auditors (verify; need --server and --log-key):
   verify-release   check a release: logged, signed, approved, not revoked
@@ -58,6 +60,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case "keygen":
       case "migrate":
       case "token":
+      case "approvals":
         return await (await import("./cli-server.js")).SERVER_COMMANDS[command]!(rest, io);
       case "mirror":
         return await (await import("./cli-mirror.js")).mirrorCommand(rest, io);
@@ -70,6 +73,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
       case "approve":
       case "submit-outcome":
         return await (await import("./cli-commands.js")).WRITE_COMMANDS[command]!(rest, io);
+      case "request-approval":
+        return await (await import("./cli-approvals.js")).APPROVAL_COMMANDS[command]!(rest, io);
       case "verify-release":
       case "verify-log":
       case "status":

@@ -11,17 +11,26 @@ import { ApiError } from "./errors.js";
 
 const DIST = join(PACKAGE_ROOT, "explorer", "dist") + "/";
 
-const FILES: Record<string, { file: string; type: string }> = {
-  "/": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/explorer/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+const HTML = "text/html; charset=utf-8";
+const JS = "text/javascript; charset=utf-8";
+const FILES: Record<string, { file: string; type: string; headers?: Record<string, string> }> = {
+  "/": { file: "index.html", type: HTML },
+  "/explorer/app.js": { file: "app.js", type: JS },
   "/explorer/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  // The approval service's pages (DESIGN "The approval service").
+  "/enroll": { file: "enroll.html", type: HTML },
+  "/approve/:id": { file: "approve.html", type: HTML },
+  "/explorer/enroll.js": { file: "enroll.js", type: JS },
+  "/explorer/approve.js": { file: "approve.js", type: JS },
+  // At the root, so its scope covers /approve/.
+  "/sw.js": { file: "sw.js", type: JS, headers: { "Service-Worker-Allowed": "/" } },
 };
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function explorerRoutes(app: Hono): void {
   const cache = new Map<string, Uint8Array>();
-  for (const [path, { file, type }] of Object.entries(FILES)) {
+  for (const [path, { file, type, headers }] of Object.entries(FILES)) {
     app.get(path, (c) => {
       let body = cache.get(file);
       if (!body) {
@@ -37,6 +46,7 @@ export function explorerRoutes(app: Hono): void {
         "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-cache",
+        ...headers,
       });
     });
   }

@@ -4,95 +4,18 @@
  * package managers embed: the page never takes the server's word for inclusion.
  */
 import { encodeBase64, encodeHex, parseBase64, parseHex } from "../../client/bytes.js";
-import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
+import type { SignedCheckpoint } from "../../client/checkpoint.js";
 import { keyIdOf, parseEntry, type Entry } from "../../client/entry.js";
 import { LedgerError } from "../../client/errors.js";
-import { hashLeaf } from "../../client/hash.js";
-import { verifyInclusion } from "../../client/merkle-verify.js";
 import { NAMESPACE_RE } from "../../client/record-shape.js";
 import { isBreakGlass } from "../../client/replay.js";
-import { createVerifier, hex8, type NoteVerifier } from "../../client/note.js";
+import { hex8 } from "../../client/note.js";
 import type { LedgerRecord } from "../../schema/records.js";
 // The wire shapes are schema/api.ts's, as types only: the bundle carries no zod.
-import type { EntriesJson, EntryJson, GrowthJson, InclusionProofJson, KeyJson, LogInfo, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
+import type { EntriesJson, EntryJson, GrowthJson, InclusionProofJson, KeyJson, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
 import { h, link, short, svg } from "./dom.js";
+import { api, ApiFailure, enc, PIN_KEY, trust, verifiedCheckpoint, verifyEntryInclusion } from "./verify.js";
 
-const PIN_KEY = "ledger.pinnedLogKey";
-
-// ---- the API ---------------------------------------------------------------
-
-class ApiFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: "application/json" } });
-  const body = await res.json().catch(() => undefined);
-  if (!res.ok) throw new ApiFailure(res.status, body?.error?.code ?? "http_error", body?.error?.message ?? `${path} answered ${res.status}`);
-  return body as T;
-}
-
-
-const enc = encodeURIComponent;
-
-// ---- verification in the browser ---------------------------------------------
-
-interface Trust {
-  info: LogInfo;
-  logVerifier: NoteVerifier;
-  cosigners: NoteVerifier[];
-  /** The key checked against: pinned by the user, or the one this log serves. */
-  pinned: boolean;
-}
-
-async function trust(): Promise<Trust> {
-  const info = await api<LogInfo>("/v1/log");
-  const pinnedKey = localStorage.getItem(PIN_KEY);
-  const vkey = pinnedKey ?? info.verifierKey;
-  return { info, logVerifier: createVerifier(vkey), cosigners: (info.witnesses?.vkeys ?? []).map((v) => createVerifier(v)), pinned: pinnedKey !== null };
-}
-
-async function verifiedCheckpoint(t: Trust): Promise<SignedCheckpoint> {
-  const res = await fetch("/checkpoint");
-  if (!res.ok) throw new ApiFailure(res.status, "no_checkpoint", "the log serves no checkpoint");
-  return openCheckpoint(await res.text(), { origin: t.info.origin, logVerifier: t.logVerifier, cosigners: t.cosigners });
-}
-
-/** Verifies, here, that these entry bytes are leaf `index` of the latest signed checkpoint. */
-async function verifyEntryInclusion(index: bigint, entryBytes: Uint8Array): Promise<HTMLElement> {
-  const box = h("div", { class: "verify pending", "data-verify": "pending" }, "Verifying the inclusion proof in this browser…");
-  (async () => {
-    try {
-      const t = await trust();
-      const cp = await verifiedCheckpoint(t);
-      if (index >= cp.treeSize) throw new Error(`entry ${index} is not yet covered by the signed checkpoint (size ${cp.treeSize})`);
-      const p = await api<InclusionProofJson>(`/v1/proofs/inclusion?index=${index}&treeSize=${cp.treeSize}`);
-      const leaf = hashLeaf(entryBytes);
-      if (encodeBase64(leaf) !== p.leafHash) throw new Error("the server's leaf hash is not the hash of the entry it served");
-      verifyInclusion(index, cp.treeSize, leaf, p.proof.map(parseBase64), cp.rootHash);
-      box.className = "verify ok";
-      box.dataset.verify = "ok";
-      box.replaceChildren(
-        h("strong", {}, "✓ Inclusion verified in this browser. "),
-        `Entry ${index} is leaf ${index} of the tree of size ${cp.treeSize} with root ${encodeBase64(cp.rootHash)}, signed by ${cp.note.sigs.map((s) => s.name).join(", ")}`,
-        t.pinned ? " (your pinned log key)." : " (the log key this server names; pin it on the home page to detect a key change).",
-        h("div", { class: "muted" }, `Proof: ${p.proof.length} hashes.`),
-      );
-    } catch (e) {
-      box.className = "verify fail";
-      box.dataset.verify = "fail";
-      const code = e instanceof LedgerError || e instanceof ApiFailure ? ` [${e.code}]` : "";
-      box.replaceChildren(h("strong", {}, "✗ Verification failed. "), `${(e as Error).message}${code}`);
-    }
-  })();
-  return box;
-}
 
 // ---- rendering helpers --------------------------------------------------------
 

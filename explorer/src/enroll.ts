@@ -1,0 +1,111 @@
+/**
+ * /enroll: create a passkey for a namespace, sign its registration with it
+ * (proof of possession), subscribe this device to approval requests, and wait
+ * while the namespace's admins co-sign (the CLI command is shown).
+ */
+import { encodeBase64Url } from "../../client/webauthn.js";
+import type { EnrollmentJson } from "../../schema/approvals.js";
+import { h } from "./dom.js";
+import { fromBase64Url, send, signWithPasskey, subscribeDevice } from "./passkey.js";
+
+const main = document.getElementById("main")!;
+
+function show(...nodes: Array<Node | string>): void {
+  main.replaceChildren(...nodes);
+  main.setAttribute("aria-busy", "false");
+}
+
+function failure(e: unknown): HTMLElement {
+  const code = (e as { code?: string }).code;
+  return h("div", { class: "verify fail", "data-state": "error" }, h("strong", {}, "✗ "), `${(e as Error).message}${code ? ` [${code}]` : ""}`);
+}
+
+function form(): HTMLElement {
+  const params = new URLSearchParams(location.search);
+  const f = h(
+    "form",
+    { id: "enroll" },
+    h("label", {}, "Namespace ", h("input", { name: "namespace", required: true, value: params.get("namespace") ?? "", placeholder: "npm:@swc", spellcheck: "false" })),
+    h("label", {}, "Your name ", h("input", { name: "label", required: true, value: params.get("label") ?? "", placeholder: "Jane Doe, laptop" })),
+    h("button", { type: "submit" }, "Create passkey and enrol this device"),
+  );
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const data = new FormData(f as HTMLFormElement);
+    void enrol(String(data.get("namespace")).trim(), String(data.get("label")).trim()).catch((e) => show(form(), failure(e)));
+  });
+  return h("section", {}, h("h2", {}, "Enrol as an approver"), h("p", { class: "muted" }, "A passkey on this device will approve releases of the namespace. Its registration is logged once the namespace's admins co-sign it."), f);
+}
+
+async function enrol(namespace: string, label: string): Promise<void> {
+  show(h("p", { class: "muted" }, "Creating a passkey…"));
+  const begin = await send<{ id: string; options: any }>("POST", "/v1/enrollments", { namespace, label });
+  const o = begin.options;
+  const cred = (await navigator.credentials.create({
+    publicKey: {
+      ...o,
+      challenge: fromBase64Url(o.challenge),
+      user: { ...o.user, id: fromBase64Url(o.user.id) },
+      excludeCredentials: (o.excludeCredentials ?? []).map((c: { id: string; type: "public-key" }) => ({ ...c, id: fromBase64Url(c.id) })),
+    },
+  })) as PublicKeyCredential | null;
+  if (!cred) throw new Error("no passkey was created");
+  const r = cred.response as AuthenticatorAttestationResponse;
+  const id = encodeBase64Url(new Uint8Array(cred.rawId));
+  const response = {
+    id,
+    rawId: id,
+    type: "public-key",
+    response: { clientDataJSON: encodeBase64Url(new Uint8Array(r.clientDataJSON)), attestationObject: encodeBase64Url(new Uint8Array(r.attestationObject)), transports: r.getTransports?.() ?? [] },
+    clientExtensionResults: cred.getClientExtensionResults(),
+  };
+  let e = await send<EnrollmentJson>("POST", `/v1/enrollments/${begin.id}/credential`, { response });
+  show(h("p", { class: "muted" }, "Sign your registration with the new passkey…"));
+  const rpId = o.rp.id as string;
+  const own = await signWithPasskey(Uint8Array.from(atob(e.message!), (c) => c.charCodeAt(0)), rpId, [id]);
+  e = await send<EnrollmentJson>("POST", `/v1/enrollments/${begin.id}/signatures`, { signature: { keyId: e.keyId, webauthn: own.webauthn } });
+  let pushNote: Node;
+  try {
+    show(h("p", { class: "muted" }, "Subscribing this device to approval requests…"));
+    await subscribeDevice(e.keyId!, rpId, id);
+    pushNote = h("div", { class: "verify ok", "data-push": "ok" }, "✓ This device gets a notification when a release waits for your approval.");
+  } catch (err) {
+    pushNote = h("div", { class: "verify warn", "data-push": "fail" }, `Push notifications are off on this device: ${(err as Error).message}`);
+  }
+  await waitForAdmins(begin.id, pushNote);
+}
+
+function view(e: EnrollmentJson, pushNote: Node): Node[] {
+  const logged = e.state === "logged";
+  const origin = location.origin;
+  return [
+    h("h1", {}, `Enrolment of “${e.label}” in ${e.namespace}`),
+    h(
+      "section",
+      { "data-enrollment": e.state },
+      h("dl", {}, h("dt", {}, "Key ID"), h("dd", {}, h("code", { "data-key-id": e.keyId ?? "" }, e.keyId ?? "")), h("dt", {}, "State"), h("dd", {}, logged ? `logged at index ${e.loggedIndex}` : `waiting for ${e.adminThreshold} admin signature(s)`)),
+      logged
+        ? h("div", { class: "verify ok" }, h("strong", {}, "✓ Your passkey is registered in the log. "), `Entry ${e.loggedIndex}.`)
+        : h(
+            "div",
+            {},
+            h("p", {}, "An admin of the namespace co-signs it from the CLI:"),
+            h("pre", { class: "json" }, `ledger register-key --pending ${e.id} --signer admin.key --server ${origin}`),
+            h("p", { class: "muted" }, "This page updates when it is logged."),
+          ),
+      pushNote,
+    ),
+    h("section", {}, h("h2", {}, "The registration record"), h("pre", { class: "json" }, JSON.stringify(e.record, null, 2))),
+  ];
+}
+
+async function waitForAdmins(id: string, pushNote: Node): Promise<void> {
+  for (;;) {
+    const e = await send<EnrollmentJson>("GET", `/v1/enrollments/${id}`);
+    show(...view(e, pushNote));
+    if (e.state === "logged") return;
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+}
+
+show(form());
