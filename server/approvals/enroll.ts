@@ -65,7 +65,7 @@ export class Enrollments {
     });
     const now = this.#now();
     const e: StoredEnrollment = {
-      id: randomBytes(16).toString("base64url"),
+      id: randomBytes(16).toString("hex"),
       namespace,
       label,
       challenge: options.challenge,

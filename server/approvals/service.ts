@@ -114,7 +114,7 @@ export class ApprovalService {
     const now = this.#now();
     const ttl = Math.min(body.expiresIn !== undefined ? body.expiresIn * 1000 : this.#o.ttlMs, this.#o.ttlMs);
     const req: StoredRequest = {
-      id: randomBytes(16).toString("base64url"),
+      id: randomBytes(16).toString("hex"),
       namespace: body.namespace,
       package: body.package,
       version: body.version,
