@@ -22,6 +22,17 @@ import {
   NamespaceResponse,
   ReleaseResponse,
 } from "./api.js";
+import {
+  ApprovalRequestResponse,
+  DecisionBody,
+  EnrollmentCredentialBody,
+  EnrollmentOptionsBody,
+  EnrollmentResponse,
+  EnrollmentSignatureBody,
+  OpenApprovalRequestBody,
+  OpenApprovalResponse,
+  PushSubscribeBody,
+} from "./approvals.js";
 
 type Body = { json: z.ZodType } | { text: string } | { binary: string } | { html: string };
 
@@ -34,10 +45,10 @@ interface Param {
 }
 
 interface Operation {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   path: string;
   summary: string;
-  tag: "log" | "records" | "state" | "tiles" | "mirror" | "operations";
+  tag: "log" | "records" | "state" | "tiles" | "mirror" | "operations" | "approvals";
   params?: Param[];
   request?: z.ZodType;
   auth?: boolean;
@@ -234,6 +245,149 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: "post",
+    path: "/v1/approval-requests",
+    summary: "Open an approval request for a logged release; every approver of its policy gets a push",
+    tag: "approvals",
+    auth: true,
+    request: OpenApprovalRequestBody,
+    responses: {
+      201: { description: "opened", body: { json: OpenApprovalResponse } },
+      400: err("malformed request"),
+      401: err("no or unknown writer token"),
+      403: err("the token may not write this namespace"),
+      409: err("the release has an open request, or is decided, revoked, or has other artifacts (request_exists, release_approved, release_rejected, release_revoked, artifact_mismatch)"),
+      422: err("the release is not logged, or no requester is named (unknown_release, requester_required, requester_mismatch)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/approval-requests/{id}",
+    summary: "A request, its state and each group's progress; ?wait=decided long-polls (at most 60 s)",
+    tag: "approvals",
+    route: "/v1/approval-requests/:id",
+    params: [
+      { name: "id", in: "path", description: "the request's ID" },
+      { name: "wait", in: "query", description: "'decided': answer once the request is decided, or after the timeout", schema: { type: "string", enum: ["decided"] } },
+      { name: "timeout", in: "query", description: "seconds to wait (at most 60)", schema: decimal },
+    ],
+    responses: { 200: { description: "the request", body: { json: ApprovalRequestResponse } }, 400: err("bad parameter"), 404: err("no such request") },
+  },
+  {
+    method: "post",
+    path: "/v1/approval-requests/{id}/decisions",
+    summary: "An approver's decision, authenticated by its signature (a passkey assertion over the approval or rejection message)",
+    tag: "approvals",
+    route: "/v1/approval-requests/:id/decisions",
+    params: [{ name: "id", in: "path", description: "the request's ID" }],
+    request: DecisionBody,
+    responses: {
+      200: { description: "recorded; the request as it is now (approved or rejected when this decision completed it)", body: { json: ApprovalRequestResponse } },
+      400: err("malformed decision"),
+      403: err("not a current approve key in a group of the release's policy (not_a_member)"),
+      404: err("no such request"),
+      409: err("expired, decided, this key decided already, or the assertion was used before (request_expired, request_decided, duplicate_approver, assertion_replayed)"),
+      422: err("the signature does not verify over this request's message, or lacks user verification (bad_signature, user_verification_required)"),
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/push/vapid-public-key",
+    summary: "The VAPID public key (RFC 8292) for PushManager.subscribe's applicationServerKey",
+    tag: "approvals",
+    responses: { 200: { description: "base64url of the uncompressed P-256 point", body: { json: z.strictObject({ publicKey: z.string() }) } } },
+  },
+  {
+    method: "post",
+    path: "/v1/push/subscriptions",
+    summary: "Subscribe a device to a key's approval requests; the key signs \"ledger-push/v1\\n\" ‖ JCS({keyId, endpoint})",
+    tag: "approvals",
+    request: PushSubscribeBody,
+    responses: { 201: { description: "subscribed", body: { json: z.strictObject({ keyId: z.string(), endpoint: z.string() }) } }, 400: err("malformed"), 422: err("unknown key or bad signature") },
+  },
+  {
+    method: "delete",
+    path: "/v1/push/subscriptions",
+    summary: "Unsubscribe; the key signs \"ledger-push/v1\\n\" ‖ JCS({keyId, endpoint, unsubscribe: true})",
+    tag: "approvals",
+    request: PushSubscribeBody,
+    responses: { 204: { description: "unsubscribed" }, 404: err("no such subscription"), 422: err("unknown key or bad signature") },
+  },
+  {
+    method: "post",
+    path: "/v1/enrollments",
+    summary: "Start a passkey enrolment in a namespace: WebAuthn registration options",
+    tag: "approvals",
+    request: EnrollmentOptionsBody,
+    responses: { 201: { description: "the enrolment's ID and PublicKeyCredentialCreationOptionsJSON", body: { json: z.object({ id: z.string(), options: z.record(z.string(), z.unknown()) }) } }, 409: err("the namespace has no admin key") },
+  },
+  {
+    method: "get",
+    path: "/v1/enrollments/{id}",
+    summary: "An enrolment: its pending key.register record, the bytes to sign, its state",
+    tag: "approvals",
+    route: "/v1/enrollments/:id",
+    params: [{ name: "id", in: "path", description: "the enrolment's ID" }],
+    responses: { 200: { description: "the enrolment", body: { json: EnrollmentResponse } }, 404: err("no such enrolment") },
+  },
+  {
+    method: "post",
+    path: "/v1/enrollments/{id}/credential",
+    summary: "The browser's registration response (attestation none), verified; the passkey's key.register is made",
+    tag: "approvals",
+    route: "/v1/enrollments/:id/credential",
+    params: [{ name: "id", in: "path", description: "the enrolment's ID" }],
+    request: EnrollmentCredentialBody,
+    responses: { 200: { description: "the enrolment", body: { json: EnrollmentResponse } }, 409: err("wrong state or expired"), 422: err("the registration does not verify (registration_failed)") },
+  },
+  {
+    method: "post",
+    path: "/v1/enrollments/{id}/signatures",
+    summary: "A signature on the pending key.register: the passkey's own first, then admins'; logged at the admin threshold",
+    tag: "approvals",
+    route: "/v1/enrollments/:id/signatures",
+    params: [{ name: "id", in: "path", description: "the enrolment's ID" }],
+    request: EnrollmentSignatureBody,
+    responses: { 200: { description: "the enrolment (state logged once the record is in the log)", body: { json: EnrollmentResponse } }, 409: err("wrong state"), 422: err("bad signature, not an admin, or no proof of possession") },
+  },
+  {
+    method: "get",
+    path: "/enroll",
+    summary: "The enrolment page: create a passkey, subscribe this device",
+    tag: "approvals",
+    responses: { 200: { description: "HTML page", body: { html: "enrolment" } } },
+  },
+  {
+    method: "get",
+    path: "/approve/{id}",
+    summary: "The approve page of a request",
+    tag: "approvals",
+    route: "/approve/:id",
+    params: [{ name: "id", in: "path", description: "the request's ID" }],
+    responses: { 200: { description: "HTML page", body: { html: "approve" } } },
+  },
+  {
+    method: "get",
+    path: "/explorer/enroll.js",
+    summary: "The enrolment page's script",
+    tag: "approvals",
+    responses: { 200: { description: "JavaScript module", body: { text: "text/javascript" } } },
+  },
+  {
+    method: "get",
+    path: "/explorer/approve.js",
+    summary: "The approve page's script",
+    tag: "approvals",
+    responses: { 200: { description: "JavaScript module", body: { text: "text/javascript" } } },
+  },
+  {
+    method: "get",
+    path: "/sw.js",
+    summary: "The service worker that shows approval notifications",
+    tag: "approvals",
+    responses: { 200: { description: "JavaScript", body: { text: "text/javascript" } } },
+  },
+  {
+    method: "post",
     path: "/add-checkpoint",
     summary: "Mirrors only: C2SP tlog-witness — cosign a checkpoint consistent with the one last cosigned",
     tag: "mirror",
@@ -303,6 +457,7 @@ export function openApiDocument(opts: { version: string; serverUrl?: string }): 
       { name: "tiles", description: "C2SP tlog-tiles" },
       { name: "mirror", description: "served by `ledger mirror` only" },
       { name: "operations", description: "health, metrics, this document, the explorer" },
+      { name: "approvals", description: "the approval service: requests, decisions, push, passkey enrolment, its pages (the log only)" },
     ],
     paths,
     components: { securitySchemes: { writerToken: { type: "http", scheme: "bearer", description: "a registry's writer token (ledger token create)" } } },

@@ -5,7 +5,7 @@ import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED255
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
 import { createLedger, openLockedStore, StartupError } from "./ledger.js";
-import { ApprovalStore, type RequestState } from "./approvals/store.js";
+import { ApprovalStore, type RequestState } from "./store/approval-store.js";
 import { escapeTerminal } from "../cli/terminal.js";
 import { hashToken, newToken } from "./auth.js";
 import { NAMESPACE_PATTERN_RE } from "./config.js";
@@ -36,6 +36,12 @@ Records and writers:
   LEDGER_WRITER_TOKENS  writers without the CLI, name:token:pattern[ pattern…][,…]
   LEDGER_WRITER_RATE    appends per second per writer (5000)
   LEDGER_GLOBAL_RATE    appends per second across all writers (20000; 0 = no limit)
+Approval service (docs/approvals.md):
+  LEDGER_PUBLIC_URL     where people reach /enroll and /approve/<id> (http://localhost:<port>)
+  LEDGER_RP_ID          WebAuthn relying party (localhost)
+  LEDGER_APPROVAL_TTL   how long a request stays open at most (72h)
+  LEDGER_VAPID_KEY_FILE Web Push key (<data-dir>/vapid.json, created mode 0600)
+  LEDGER_VAPID_SUBJECT  VAPID contact (mailto:ledger@<rp id>)
 Witnesses:
   LEDGER_WITNESSES      <quorum>:<cosigner vkey>@<url>,…  (see docs/mirrors.md)
   LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)

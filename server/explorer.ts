@@ -17,7 +17,10 @@ const FILES: Record<string, { file: string; type: string; headers?: Record<strin
   "/": { file: "index.html", type: HTML },
   "/explorer/app.js": { file: "app.js", type: JS },
   "/explorer/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
-  // The approval service's pages (DESIGN "The approval service").
+};
+
+/** The approval service's pages (DESIGN "The approval service"): served by the log, not by mirrors. */
+const APPROVAL_FILES: typeof FILES = {
   "/enroll": { file: "enroll.html", type: HTML },
   "/approve/:id": { file: "approve.html", type: HTML },
   "/explorer/enroll.js": { file: "enroll.js", type: JS },
@@ -29,8 +32,16 @@ const FILES: Record<string, { file: string; type: string; headers?: Record<strin
 const CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function explorerRoutes(app: Hono): void {
+  serveFiles(app, FILES);
+}
+
+export function approvalPageRoutes(app: Hono): void {
+  serveFiles(app, APPROVAL_FILES);
+}
+
+function serveFiles(app: Hono, files: typeof FILES): void {
   const cache = new Map<string, Uint8Array>();
-  for (const [path, { file, type, headers }] of Object.entries(FILES)) {
+  for (const [path, { file, type, headers }] of Object.entries(files)) {
     app.get(path, (c) => {
       let body = cache.get(file);
       if (!body) {

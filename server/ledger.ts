@@ -17,8 +17,8 @@ import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "
 import { openStore, type KyselyStore } from "./store/kysely-store.js";
 import { silentLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
-import { explorerRoutes } from "./explorer.js";
-import { ApprovalStore } from "./approvals/store.js";
+import { approvalPageRoutes, explorerRoutes } from "./explorer.js";
+import { ApprovalStore } from "./store/approval-store.js";
 import { ApprovalService } from "./approvals/service.js";
 import { Enrollments } from "./approvals/enroll.js";
 import { loadOrCreateVapidKeys, PushSender } from "./approvals/push.js";
@@ -157,7 +157,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       logger,
       metrics,
       ...(config.witnesses ? { witnesses: { quorum: config.witnesses.quorum, vkeys: config.witnesses.witnesses.map((w) => w.vkey) } } : {}),
-      ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),
+      ...(opts.explorer !== false ? { explorer: (a: Hono) => (explorerRoutes(a), approvalPageRoutes(a)) } : {}),
       approvals: approvalRoutes({ service: approvalService, enrollments, approvals: approvalStore, push, reader: store, namespaces, requireWriter }),
       beforeMetrics: async () => {
         for (const [state, n] of Object.entries(await approvalStore.countByState())) metrics.approvalRequests.set({ state }, n);

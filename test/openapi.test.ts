@@ -15,7 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/config.js";
 import { createLedger, type Ledger } from "../server/ledger.js";
 import { createMirror, type Mirror } from "../server/mirror/mirror.js";
-import { appendDemo, DEMO_CORE_KEYS, DEMO_NS, DEMO_PKG, demoKeys, type DemoLog } from "./helpers/demo.js";
+import { appendDemo, ART, DEMO_CORE_KEYS, DEMO_NS, DEMO_PKG, demoKeys, type DemoLog } from "./helpers/demo.js";
+import { encodeBase64 } from "../client/bytes.js";
+import { ed25519Sign } from "../client/ed25519.js";
+import { approvalSigningMessage } from "../client/replay.js";
+import { pushSigningMessage } from "../server/approvals/routes.js";
+import { SoftPasskey } from "./helpers/soft-passkey.js";
 import { TEST_TOKEN, TEST_WRITERS } from "./helpers/http.js";
 import { registerKey, testKey } from "./helpers/records.js";
 
@@ -23,7 +28,7 @@ type Doc = { paths: Record<string, Record<string, { "x-route"?: string; tags: st
 
 /** A request to make and the app (log or mirror) that serves it. */
 interface Example {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   /** The documented path this request exercises. */
   op: string;
   url: string;
@@ -77,7 +82,7 @@ describe("OpenAPI document", () => {
   });
 
   it("documents exactly the mirror's routes (the log's read API, tlog-witness, evidence; no appends)", () => {
-    expect([...routesOf(mirror.app)].sort()).toEqual([...documentedRoutes((t) => t !== "records")].sort());
+    expect([...routesOf(mirror.app)].sort()).toEqual([...documentedRoutes((t) => t !== "records" && t !== "approvals")].sort());
   });
 
   it("every operation answers real requests as documented: status, content type and body schema", async () => {
@@ -137,7 +142,7 @@ describe("OpenAPI document", () => {
       { method: "get", op: "/v1/log", url: "/v1/log", on: "mirror" },
     ];
     const seen = new Map<string, Set<string>>();
-    for (const ex of examples) {
+    async function check(ex: Example): Promise<any> {
       const res = await (ex.on === "mirror" ? mirror.app : ledger.app).request(ex.url, ex.init);
       const what = `${ex.method.toUpperCase()} ${ex.url} → ${res.status}`;
       const op = doc.paths[ex.op]?.[ex.method];
@@ -145,6 +150,7 @@ describe("OpenAPI document", () => {
       const documented = op!.responses[String(res.status)];
       expect(documented, `${what}: status not documented`).toBeDefined();
       (seen.get(`${ex.method} ${ex.op}`) ?? seen.set(`${ex.method} ${ex.op}`, new Set()).get(`${ex.method} ${ex.op}`)!).add(String(res.status));
+      if (res.status === 204) return undefined;
       const types = Object.keys(documented!.content ?? {});
       const got = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
       expect(types, `${what}: content type ${got} not documented`).toContain(got);
@@ -152,7 +158,60 @@ describe("OpenAPI document", () => {
         const validate = ajv.compile(documented!.content![got]!.schema);
         const body = await res.json();
         expect(validate(body), `${what}: ${JSON.stringify(validate.errors)} for ${JSON.stringify(body).slice(0, 300)}`).toBe(true);
+        return body;
       }
+      return undefined;
+    }
+    for (const ex of examples) await check(ex);
+    // The approval service, in order: its requests refer to what came before.
+    const json = (method: string, b: unknown, token = true): RequestInit => ({ method, body: JSON.stringify(b), headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${TEST_TOKEN}` } : {}) } });
+    const open = { namespace: DEMO_NS, package: DEMO_PKG, version: "1.1.0", artifacts: ART("1.1.0") };
+    const AR = "/v1/approval-requests";
+    const opened = await check({ method: "post", op: AR, url: AR, init: json("POST", open) });
+    await check({ method: "post", op: AR, url: AR, init: json("POST", open) }); // 409 request_exists
+    await check({ method: "post", op: AR, url: AR, init: json("POST", { ...open, version: "9.9.9" }) }); // 422 unknown_release
+    await check({ method: "post", op: AR, url: AR, init: json("POST", open, false) }); // 401
+    await check({ method: "post", op: AR, url: AR, init: json("POST", { ...open, extra: 1 }) }); // 400
+    const one = `${AR}/{id}`;
+    await check({ method: "get", op: one, url: `${AR}/${opened.id}` });
+    await check({ method: "get", op: one, url: `${AR}/${opened.id}?wait=decided&timeout=0` });
+    await check({ method: "get", op: one, url: `${AR}/nope` });
+    await check({ method: "get", op: one, url: `${AR}/${opened.id}?wait=later` });
+    const request = { ...open, namespace: DEMO_NS, requester: demoKeys.approve.keyId };
+    const sig = (k: typeof demoKeys.approve, m: Uint8Array) => ({ keyId: k.keyId, sig: encodeBase64(ed25519Sign(k.seed, m)) });
+    const dec = `${AR}/{id}/decisions`;
+    await check({ method: "post", op: dec, url: `${AR}/${opened.id}/decisions`, init: json("POST", { decision: "approve", signature: sig(demoKeys.admin, approvalSigningMessage(request)) }, false) }); // 403
+    await check({ method: "post", op: dec, url: `${AR}/${opened.id}/decisions`, init: json("POST", { decision: "approve", signature: { ...sig(demoKeys.admin, approvalSigningMessage(request)), keyId: demoKeys.approve.keyId } }, false) }); // 422
+    await check({ method: "post", op: dec, url: `${AR}/${opened.id}/decisions`, init: json("POST", { decision: "maybe" }, false) }); // 400
+    await check({ method: "post", op: dec, url: `${AR}/nope/decisions`, init: json("POST", { decision: "approve", signature: sig(demoKeys.approve, approvalSigningMessage(request)) }, false) }); // 404
+    const approved = await check({ method: "post", op: dec, url: `${AR}/${opened.id}/decisions`, init: json("POST", { decision: "approve", signature: sig(demoKeys.approve, approvalSigningMessage(request)) }, false) });
+    expect(approved.state).toBe("approved");
+    await check({ method: "post", op: dec, url: `${AR}/${opened.id}/decisions`, init: json("POST", { decision: "approve", signature: sig(demoKeys.approve, approvalSigningMessage(request)) }, false) }); // 409
+    await check({ method: "get", op: "/v1/push/vapid-public-key", url: "/v1/push/vapid-public-key" });
+    const sub = { endpoint: "https://push.example/x", keys: { p256dh: "BA", auth: "AA" } };
+    const PS = "/v1/push/subscriptions";
+    await check({ method: "post", op: PS, url: PS, init: json("POST", { subscription: sub, signature: sig(demoKeys.approve, pushSigningMessage(demoKeys.approve.keyId, sub.endpoint)) }, false) });
+    await check({ method: "post", op: PS, url: PS, init: json("POST", { subscription: sub, signature: { ...sig(demoKeys.admin, pushSigningMessage(demoKeys.approve.keyId, sub.endpoint)), keyId: demoKeys.approve.keyId } }, false) }); // 422
+    await check({ method: "post", op: PS, url: PS, init: json("POST", { subscription: {} }, false) }); // 400
+    await check({ method: "delete", op: PS, url: PS, init: json("DELETE", { subscription: sub, signature: sig(demoKeys.approve, pushSigningMessage(demoKeys.approve.keyId, sub.endpoint, true)) }, false) });
+    await check({ method: "delete", op: PS, url: PS, init: json("DELETE", { subscription: sub, signature: sig(demoKeys.approve, pushSigningMessage(demoKeys.approve.keyId, sub.endpoint, true)) }, false) }); // 404
+    const EN = "/v1/enrollments";
+    const begun = await check({ method: "post", op: EN, url: EN, init: json("POST", { namespace: DEMO_NS, label: "openapi" }, false) });
+    await check({ method: "post", op: EN, url: EN, init: json("POST", { namespace: "npm:nobody", label: "x" }, false) }); // 409
+    await check({ method: "get", op: `${EN}/{id}`, url: `${EN}/${begun.id}` });
+    await check({ method: "get", op: `${EN}/{id}`, url: `${EN}/nope` });
+    const passkey = new SoftPasskey();
+    await check({ method: "post", op: `${EN}/{id}/credential`, url: `${EN}/${begun.id}/credential`, init: json("POST", { response: passkey.registration("AAAA") }, false) }); // 422
+    const unsigned = await check({ method: "post", op: `${EN}/{id}/credential`, url: `${EN}/${begun.id}/credential`, init: json("POST", { response: passkey.registration(begun.options.challenge) }, false) });
+    await check({ method: "post", op: `${EN}/{id}/credential`, url: `${EN}/${begun.id}/credential`, init: json("POST", { response: passkey.registration(begun.options.challenge) }, false) }); // 409
+    const m = Buffer.from(unsigned.message, "base64");
+    await check({ method: "post", op: `${EN}/{id}/signatures`, url: `${EN}/${begun.id}/signatures`, init: json("POST", { signature: sig(demoKeys.admin, m) }, false) }); // 422 no proof of possession
+    await check({ method: "post", op: `${EN}/{id}/signatures`, url: `${EN}/${begun.id}/signatures`, init: json("POST", { signature: passkey.signature(m) }, false) });
+    const logged = await check({ method: "post", op: `${EN}/{id}/signatures`, url: `${EN}/${begun.id}/signatures`, init: json("POST", { signature: sig(demoKeys.admin, m) }, false) });
+    expect(logged.state).toBe("logged");
+    await check({ method: "post", op: `${EN}/{id}/signatures`, url: `${EN}/${begun.id}/signatures`, init: json("POST", { signature: sig(demoKeys.admin, m) }, false) }); // 409
+    for (const [op, url] of [["/enroll", "/enroll"], ["/approve/{id}", `/approve/${opened.id}`], ["/explorer/enroll.js", "/explorer/enroll.js"], ["/explorer/approve.js", "/explorer/approve.js"], ["/sw.js", "/sw.js"]] as const) {
+      await check({ method: "get", op, url });
     }
     // Every documented operation was exercised, and each answered with a success.
     for (const [path, ops] of Object.entries(doc.paths)) {

@@ -7,7 +7,7 @@
 import { concatBytes, encodeBase64, utf8 } from "../../client/bytes.js";
 import { canonicalize } from "../../client/jcs.js";
 import { encodeBase64Url } from "../../client/webauthn.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256 } from "../../client/hash.js";
 import { ApiFailure } from "./verify.js";
 
 export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {

@@ -22,7 +22,7 @@ import { requireCanonicalNamespace } from "../routes/params.js";
 import type { Sequencer } from "../log/sequencer.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import type { StoreReader } from "../store/store.js";
-import type { ApprovalStore, StoredEnrollment } from "./store.js";
+import type { ApprovalStore, StoredEnrollment } from "../store/approval-store.js";
 
 export interface EnrollmentOptions {
   reader: StoreReader;

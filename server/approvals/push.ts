@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Agent } from "node:https";
 import webpush from "web-push";
-import type { ApprovalStore, PushSubscription } from "./store.js";
+import type { ApprovalStore, PushSubscription } from "../store/approval-store.js";
 
 export interface VapidKeys {
   publicKey: string;

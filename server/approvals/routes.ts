@@ -17,7 +17,7 @@ import type { StoreReader } from "../store/store.js";
 import type { ApprovalService } from "./service.js";
 import type { Enrollments } from "./enroll.js";
 import type { PushSender } from "./push.js";
-import type { ApprovalStore } from "./store.js";
+import type { ApprovalStore } from "../store/approval-store.js";
 
 export interface ApprovalRouteDeps {
   service: ApprovalService;

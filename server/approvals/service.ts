@@ -29,7 +29,7 @@ import type { StoreReader } from "../store/store.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { PushSender } from "./push.js";
 import type { WebhookSender } from "./webhook.js";
-import type { ApprovalStore, StoredDecision, StoredRequest } from "./store.js";
+import type { ApprovalStore, StoredDecision, StoredRequest } from "../store/approval-store.js";
 
 export interface ApprovalServiceOptions {
   reader: StoreReader;

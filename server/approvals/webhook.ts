@@ -7,7 +7,7 @@
  * (`ledger approvals list` shows them).
  */
 import { createHmac } from "node:crypto";
-import type { ApprovalStore } from "./store.js";
+import type { ApprovalStore } from "../store/approval-store.js";
 
 export function webhookSignature(key: string, body: string): string {
   return "sha256=" + createHmac("sha256", key).update(body, "utf8").digest("hex");

@@ -28,7 +28,7 @@ export const demoKeys = {
 /** LEDGER_CORE_KEYS for the demo's break-glass record. */
 export const DEMO_CORE_KEYS = `1:${demoKeys.core.publicKeyB64}`;
 
-const ART = (v: string) => [{ name: `widget-${v}.tgz`, sha256: Buffer.from(`widget ${v}`).toString("hex").padEnd(64, "0").slice(0, 64) }];
+export const ART = (v: string) => [{ name: `widget-${v}.tgz`, sha256: Buffer.from(`widget ${v}`).toString("hex").padEnd(64, "0").slice(0, 64) }];
 
 function reg(k: TestKey, role: "admin" | "publish" | "approve", label: string, signers: TestKey[], breakGlass = false): LedgerRecord {
   return signRecord<LedgerRecord>({ type: "key.register", namespace: DEMO_NS, statement: { publicKey: k.publicKeyB64, role, label, ...(breakGlass ? { breakGlass } : {}) } } as never, k, ...signers);

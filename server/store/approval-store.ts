@@ -1,12 +1,13 @@
 /**
  * The approval service's tables (migration 2026-12-03T1600-approvals): the one
- * place their rows become typed values. Mutable state; the log holds what matters.
+ * place their rows become typed values. Mutable state, unlike the log's
+ * tables (store.ts); the log holds every decision that matters.
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../../schema/database.js";
 import type { Artifact } from "../../client/replay.js";
 import type { RecordSignature } from "../../schema/records.js";
-import { parseInt8 } from "../store/dialect.js";
+import { parseInt8 } from "./dialect.js";
 
 export type RequestState = "pending" | "approved" | "rejected" | "expired";
 
