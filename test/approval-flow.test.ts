@@ -27,6 +27,12 @@ import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalRequestResponse } from "../schema/approvals.js";
 import { TestPushService, type TestSubscription } from "./helpers/push-service.js";
+import { SoftPasskey } from "./helpers/soft-passkey.js";
+import { recordSigningMessage } from "../client/entry.js";
+import { keyIdOf } from "../client/entry.js";
+import { encodeBase64 } from "../client/bytes.js";
+import { ed25519Sign } from "../client/ed25519.js";
+import { loadKey } from "../server/cli-records.js";
 import { freePort, runLedger, startServer, type Running } from "./helpers/process.js";
 import { spawn } from "node:child_process";
 import { BIN } from "./helpers/process.js";
@@ -58,6 +64,7 @@ interface Device {
   sub: TestSubscription;
   keyId: string;
   errors: string[];
+  authenticatorId: string;
   /** The service worker's registration ID, as CDP names it (found once: CDP reports registrations when enabled). */
   sw?: Promise<string>;
 }
@@ -134,13 +141,29 @@ describe.skipIf(!haveChromium)("the approval flow in Chromium: enrol, push, appr
     });
     const cdp = await context.newCDPSession(page);
     await cdp.send("WebAuthn.enable");
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
       options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     });
-    return { name, context, page, cdp, sub, keyId: "", errors };
+    return { name, context, page, cdp, sub, keyId: "", errors, authenticatorId };
   }
 
-  it("three approvers enrol with passkeys; an admin co-signs each from the CLI", async () => {
+  it("three approvers enrol with passkeys; an admin co-signs two from the CLI, one with an admin passkey on the page", async () => {
+    // An admin whose passkey lives in a browser: made here, registered in the log, put into that browser's authenticator.
+    const adminPasskey = new SoftPasskey({ origin: base });
+    const reg = { type: "key.register", namespace: NS, statement: adminPasskey.registerStatement("admin on a phone", "admin") };
+    const adminKey = loadKey(f("admin.key"));
+    const msg = recordSigningMessage(reg as never);
+    const registered = await fetch(`${base}/v1/records`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ ...reg, signatures: [adminPasskey.signature(msg), { keyId: keyIdOf(adminKey.publicKey), sig: encodeBase64(ed25519Sign(adminKey.seed, msg)) }] }),
+    });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const adminDevice = await device("admin");
+    await adminDevice.cdp.send("WebAuthn.addCredential", {
+      authenticatorId: adminDevice.authenticatorId,
+      credential: { credentialId: Buffer.from(adminPasskey.credentialId).toString("base64"), isResidentCredential: false, rpId: "localhost", privateKey: adminPasskey.pkcs8, signCount: 0 },
+    });
     for (const name of ["owner", "coreA", "colleague"]) {
       const d = (devices[name] = await device(name));
       await d.page.goto(`${base}/enroll?namespace=${encodeURIComponent(NS)}&label=${name}`);
@@ -155,9 +178,17 @@ describe.skipIf(!haveChromium)("the approval flow in Chromium: enrol, push, appr
         await d.page.screenshot({ path: join(SHOTS, "enroll.png"), fullPage: true });
         if (process.env.LEDGER_UPDATE_SCREENSHOTS === "1") copyFileSync(join(SHOTS, "enroll.png"), join(import.meta.dirname, "../docs/enroll.png"));
       }
-      const r = await cli("register-key", "--pending", id, "--signer", f("admin.key"), "--server", base);
-      expect(r.code, r.err).toBe(0);
-      expect(r.out).toMatch(/registered at index \d+/);
+      if (name === "colleague") {
+        // The admin's own device: the enrolment's page, and the admin passkey signs.
+        await adminDevice.page.goto(`${base}/enroll?id=${id}`);
+        await adminDevice.page.click("#cosign");
+        await adminDevice.page.waitForSelector('[data-enrollment="logged"]', { timeout: 10_000 });
+        expect(adminDevice.errors).toEqual([]);
+      } else {
+        const r = await cli("register-key", "--pending", id, "--signer", f("admin.key"), "--server", base);
+        expect(r.code, r.err).toBe(0);
+        expect(r.out).toMatch(/registered at index \d+/);
+      }
       await d.page.waitForSelector('[data-enrollment="logged"]', { timeout: 10_000 });
       expect(d.errors).toEqual([]);
     }

@@ -33,8 +33,10 @@ import { STORES, type StoreLocation } from "./helpers/stores.js";
 const NS = "npm:@swc";
 const PKG = "@swc/core";
 const ORIGIN = "http://localhost:8080";
+const OTHER_TOKEN = "other-writer-token-0123456789abcdef";
 const ART = (v: string) => [{ name: `swc-core-${v}.tgz`, sha256: createHash("sha256").update(`swc ${v}`).digest("hex") }];
 const [admin, publisher, adminB] = [300, 301, 302].map(testKey) as [TestKey, TestKey, TestKey];
+const adminPasskey = new SoftPasskey({ origin: ORIGIN });
 const pk = { owner: new SoftPasskey({ origin: ORIGIN }), coreA: new SoftPasskey({ origin: ORIGIN }), coreB: new SoftPasskey({ origin: ORIGIN }), colleague: new SoftPasskey({ origin: ORIGIN }), outsider: new SoftPasskey({ origin: ORIGIN }) };
 const requester = pk.owner.keyId;
 const req = (v: string) => ({ namespace: NS, package: PKG, version: v, artifacts: ART(v), requester });
@@ -59,7 +61,7 @@ describe.each(STORES)("approval service: $kind", (fixture) => {
   const start = async () => {
     const env = {
       LEDGER_DATA_DIR: dir,
-      LEDGER_WRITER_TOKENS: TEST_WRITERS,
+      LEDGER_WRITER_TOKENS: `${TEST_WRITERS},other:${OTHER_TOKEN}:npm:@other`,
       BATCH_MAX_AGE_MS: "2",
       LEDGER_PUBLIC_URL: ORIGIN,
       LEDGER_APPROVAL_TTL: "1h",
@@ -104,6 +106,8 @@ describe.each(STORES)("approval service: $kind", (fixture) => {
     await ok(signRecord({ type: "key.register", namespace: NS, statement: { publicKey: admin.publicKeyB64, role: "admin" } } as never, admin));
     await ok(signRecord({ type: "key.register", namespace: NS, statement: { publicKey: publisher.publicKeyB64, role: "publish" } } as never, publisher, admin));
     for (const [name, p] of Object.entries(pk)) await ok(passkeyRegistration(name, p));
+    const adminReg = { type: "key.register", namespace: NS, statement: adminPasskey.registerStatement("admin on a phone", "admin") } as const;
+    await ok({ ...adminReg, signatures: [adminPasskey.signature(recordSigningMessage(adminReg as never)), ...signRecord<LedgerRecord>(adminReg as never, admin).signatures] });
     await ok(
       signRecord(
         {
@@ -121,7 +125,7 @@ describe.each(STORES)("approval service: $kind", (fixture) => {
         admin,
       ),
     );
-    for (const v of ["1.0.0", "1.0.1", "2.0.0", "3.0.0", "4.0.0"]) await ok(release(v));
+    for (const v of ["1.0.0", "1.0.1", "2.0.0", "3.0.0", "4.0.0", "5.0.0"]) await ok(release(v));
   });
   afterAll(async () => {
     await ledger?.close();
@@ -141,6 +145,7 @@ describe.each(STORES)("approval service: $kind", (fixture) => {
     expect(await code(await open("1.0.0", { artifacts: ART("1.0.1") }))).toBe("artifact_mismatch");
     expect(await code(await open("1.0.0", { requester: pk.coreA.keyId }))).toBe("requester_mismatch");
     expect((await json("POST", "/v1/approval-requests", req("1.0.0"), null)).status).toBe(401);
+    expect(await code(await json("POST", "/v1/approval-requests", req("1.0.0"), OTHER_TOKEN))).toBe("forbidden"); // another registry's scope
     expect(await code(await json("POST", "/v1/approval-requests", { ...req("1.0.0"), extra: 1 }, TEST_TOKEN))).toBe("bad_request");
     const id = (first = await openOk("1.0.0", { callbackUrl: hookUrl }));
     const again = await open("1.0.0");
@@ -264,6 +269,33 @@ describe.each(STORES)("approval service: $kind", (fixture) => {
     expect(done.state).toBe("logged");
     const ns = api.NamespaceResponse.parse(await (await f(`/v1/namespaces/${encodeURIComponent(NS)}`)).json());
     expect(ns.keys.find((k) => k.keyId === p.keyId)).toMatchObject({ role: "approve", registeredAt: done.loggedIndex });
+  });
+
+  it("an admin's passkey co-signs an enrolment as well as an Ed25519 admin key", async () => {
+    const p = new SoftPasskey({ origin: ORIGIN });
+    const begin = (await (await json("POST", "/v1/enrollments", { namespace: NS, label: "second" })).json()) as { id: string; options: { challenge: string } };
+    const e1 = EnrollmentResponse.parse(await (await json("POST", `/v1/enrollments/${begin.id}/credential`, { response: p.registration(begin.options.challenge) })).json());
+    const message = Buffer.from(e1.message!, "base64");
+    expect((await json("POST", `/v1/enrollments/${begin.id}/signatures`, { signature: p.signature(message) })).status).toBe(200);
+    // An approve passkey is no admin; an admin passkey without UV still signs (records need UP only).
+    expect(await code(await json("POST", `/v1/enrollments/${begin.id}/signatures`, { signature: pk.coreA.signature(message) }))).toBe("not_authorized");
+    const done = EnrollmentResponse.parse(await (await json("POST", `/v1/enrollments/${begin.id}/signatures`, { signature: adminPasskey.signature(message) })).json());
+    expect(done.state).toBe("logged");
+  });
+
+  it("when the log cannot take the outcome, the decision is kept and the sweep logs it later", async () => {
+    const id = await openOk("5.0.0");
+    for (const p of [pk.owner, pk.coreA]) expect((await decide(id, "approve", approval(p, "5.0.0"))).status).toBe(200);
+    const submit = ledger.sequencer.submit;
+    ledger.sequencer.submit = () => Promise.reject(new Error("store down (test)"));
+    try {
+      const r = ApprovalRequestResponse.parse(await (await decide(id, "approve", approval(pk.colleague, "5.0.0"))).json());
+      expect(r.state).toBe("pending"); // kept, not lost, not approved
+    } finally {
+      ledger.sequencer.submit = submit;
+    }
+    await expect.poll(async () => (await view(id)).state, { timeout: 5000 }).toBe("approved");
+    expect(await code(await decide(id, "approve", approval(pk.colleague, "5.0.0")))).toBe("request_decided");
   });
 
   it("a restart keeps a pending request and its approvals; the sweep finishes what the table missed", async () => {

@@ -5,6 +5,7 @@
  */
 import { encodeBase64Url } from "../../client/webauthn.js";
 import type { EnrollmentJson } from "../../schema/approvals.js";
+import type { NamespaceJson } from "../../schema/api.js";
 import { h } from "./dom.js";
 import { fromBase64Url, send, signWithPasskey, subscribeDevice } from "./passkey.js";
 
@@ -75,9 +76,28 @@ async function enrol(namespace: string, label: string): Promise<void> {
   await waitForAdmins(begin.id, pushNote);
 }
 
-function view(e: EnrollmentJson, pushNote: Node): Node[] {
+/** An admin of the namespace co-signs with a passkey on this page (the CLI does the same with a key file). */
+async function cosign(e: EnrollmentJson, status: HTMLElement): Promise<void> {
+  try {
+    const ns = await send<NamespaceJson>("GET", `/v1/namespaces/${encodeURIComponent(e.namespace)}`);
+    const admins = ns.keys.filter((k) => k.role === "admin" && k.revokedAt === null && k.webauthn && k.webauthn.rpId === location.hostname);
+    if (admins.length === 0) throw new Error(`${e.namespace} has no admin passkey for ${location.hostname}: co-sign from the CLI`);
+    const s = await signWithPasskey(Uint8Array.from(atob(e.message!), (c) => c.charCodeAt(0)), location.hostname, admins.map((k) => k.webauthn!.credentialId));
+    const admin = admins.find((k) => k.webauthn!.credentialId === s.credentialId)!;
+    await send("POST", `/v1/enrollments/${encodeURIComponent(e.id)}/signatures`, { signature: { keyId: admin.keyId, webauthn: s.webauthn } });
+    status.className = "verify ok";
+    status.textContent = "✓ Co-signed.";
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    status.className = "verify fail";
+    status.textContent = `✗ ${(err as Error).message}${code ? ` [${code}]` : ""}`;
+  }
+}
+
+function view(e: EnrollmentJson, pushNote: Node | null): Node[] {
   const logged = e.state === "logged";
   const origin = location.origin;
+  const status = h("div", { id: "status" });
   return [
     h("h1", {}, `Enrolment of “${e.label}” in ${e.namespace}`),
     h(
@@ -91,21 +111,29 @@ function view(e: EnrollmentJson, pushNote: Node): Node[] {
             {},
             h("p", {}, "An admin of the namespace co-signs it from the CLI:"),
             h("pre", { class: "json" }, `ledger register-key --pending ${e.id} --signer admin.key --server ${origin}`),
+            h("p", {}, "or with an admin passkey, on ", h("a", { href: `/enroll?id=${encodeURIComponent(e.id)}` }, `${origin}/enroll?id=${e.id}`), ": ", h("button", { id: "cosign", onclick: () => void cosign(e, status) }, "Co-sign with my admin passkey")),
+            status,
             h("p", { class: "muted" }, "This page updates when it is logged."),
           ),
-      pushNote,
+      pushNote ?? "",
     ),
     h("section", {}, h("h2", {}, "The registration record"), h("pre", { class: "json" }, JSON.stringify(e.record, null, 2))),
   ];
 }
 
-async function waitForAdmins(id: string, pushNote: Node): Promise<void> {
+async function waitForAdmins(id: string, pushNote: Node | null): Promise<void> {
+  let shown = "";
   for (;;) {
     const e = await send<EnrollmentJson>("GET", `/v1/enrollments/${id}`);
-    show(...view(e, pushNote));
+    // Re-rendered only when it changed, so a co-signing admin's button stays put while the passkey prompt is open.
+    const now = JSON.stringify(e);
+    if (now !== shown) show(...view(e, pushNote));
+    shown = now;
     if (e.state === "logged") return;
     await new Promise((r) => setTimeout(r, 1500));
   }
 }
 
-show(form());
+const pending = new URLSearchParams(location.search).get("id");
+if (pending) void waitForAdmins(pending, null).catch((e) => show(failure(e)));
+else show(form());

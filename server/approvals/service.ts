@@ -199,7 +199,12 @@ export class ApprovalService {
       const stored = await this.#o.approvals.insertDecision(id, d, assertionDigest(signature, ns, id));
       if (stored === "replayed") throw new ApiError("assertion_replayed", `this signature was already used: an assertion counts once, on one request`);
       if (stored === "duplicate") throw new ApiError("duplicate_approver", `key ${signature.keyId} has already decided on request ${id}`);
-      await this.#complete(req, ns);
+      try {
+        await this.#complete(req, ns);
+      } catch (e) {
+        // The decision is kept; the sweep logs the outcome once the log takes appends again.
+        this.#o.log?.(`approvals: request ${id}: the outcome could not be logged yet: ${(e as Error).message}`);
+      }
       return this.get(id);
     });
   }

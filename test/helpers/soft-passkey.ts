@@ -37,6 +37,11 @@ export class SoftPasskey {
     this.credentialId = new Uint8Array(randomBytes(16));
   }
 
+  /** The private key as PKCS#8 DER, standard base64: what CDP's WebAuthn.addCredential takes, to put this passkey into a browser. */
+  get pkcs8(): string {
+    return this.#priv.export({ type: "pkcs8", format: "der" }).toString("base64");
+  }
+
   get credentialIdB64url(): string {
     return encodeBase64Url(this.credentialId);
   }
