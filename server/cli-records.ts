@@ -1,7 +1,4 @@
 /** `ledger` commands a registry and its maintainers run to write records. */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
 import { keyIdOf, recordSigningMessage } from "../client/entry.js";

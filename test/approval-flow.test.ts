@@ -18,43 +18,30 @@
  * everything after it is real. Without /usr/bin/chromium the suite is
  * skipped, unless LEDGER_REQUIRE_BROWSER=1 (set by .ci/run).
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from "playwright-core";
+import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApprovalRequestResponse } from "../schema/approvals.js";
-import { TestPushService, type TestSubscription } from "./helpers/push-service.js";
-import { SoftPasskey } from "./helpers/soft-passkey.js";
-import { recordSigningMessage } from "../client/entry.js";
-import { keyIdOf } from "../client/entry.js";
+import { haveChromium, launchChromium, OK_BG, shareOf } from "./helpers/browser.js";
 import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
+import { keyIdOf, recordSigningMessage } from "../client/entry.js";
+import { ApprovalRequestResponse } from "../schema/approvals.js";
 import { loadKey } from "../server/cli-records.js";
-import { freePort, runLedger, startServer, type Running } from "./helpers/process.js";
-import { spawn } from "node:child_process";
-import { BIN } from "./helpers/process.js";
+import { BIN, freePort, runLedger, startServer, type Running } from "./helpers/process.js";
+import { TestPushService, type TestSubscription } from "./helpers/push-service.js";
+import { SoftPasskey } from "./helpers/soft-passkey.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.LEDGER_REQUIRE_BROWSER === "1") throw new Error(`LEDGER_REQUIRE_BROWSER=1 but ${CHROMIUM} does not exist: apt-get install chromium`);
 
 const SHOTS = join(import.meta.dirname, "../test-results/approvals");
 const TOKEN = "flow-writer-token-0123456789abcdef";
 const NS = "npm:@swc";
 const PKG = "@swc/core";
-const OK_BG: [number, number, number] = [0xec, 0xfd, 0xf3];
 
-function shareOf(png: Buffer, rgb: [number, number, number]): number {
-  const img = PNG.sync.read(png);
-  let near = 0;
-  for (let i = 0; i < img.data.length; i += 4) {
-    if (Math.abs(img.data[i]! - rgb[0]) < 24 && Math.abs(img.data[i + 1]! - rgb[1]) < 24 && Math.abs(img.data[i + 2]! - rgb[2]) < 24) near++;
-  }
-  return near / (img.width * img.height);
-}
 
 interface Device {
   name: string;
@@ -109,10 +96,7 @@ describe.skipIf(!haveChromium)("the approval flow in Chromium: enrol, push, appr
     expect((await cli(...W("register-key", "--key", f("admin.key"), "--role", "admin"))).code).toBe(0);
     const pub = await cli(...W("register-key", "--key", f("publish.key"), "--role", "publish", "--signer", f("admin.key")));
     expect(pub.code, pub.err).toBe(0);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

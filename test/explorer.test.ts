@@ -8,13 +8,14 @@
  * Without /usr/bin/chromium the suite is skipped, unless
  * LEDGER_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:http";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAIL_BG, haveChromium, launchChromium, OK_BG, shareOf } from "./helpers/browser.js";
 import { encodeBase64, encodeHex, parseBase64 } from "../client/bytes.js";
 import { ed25519PublicKey } from "../client/ed25519.js";
 import { formatVerifierKey, SIG_TYPE_ED25519 } from "../client/note.js";
@@ -24,23 +25,9 @@ import { listen } from "../server/listen.js";
 import { appendDemo, DEMO_CORE_KEYS, DEMO_NS, DEMO_PKG, demoKeys, type DemoLog } from "./helpers/demo.js";
 import { TEST_WRITERS } from "./helpers/http.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.LEDGER_REQUIRE_BROWSER === "1") throw new Error(`LEDGER_REQUIRE_BROWSER=1 but ${CHROMIUM} does not exist: apt-get install chromium`);
 
 const SHOTS = join(import.meta.dirname, "../test-results/explorer");
 
-/** The share of pixels near `rgb` (within 24 per channel). */
-function shareOf(png: Buffer, rgb: [number, number, number]): number {
-  const img = PNG.sync.read(png);
-  let near = 0;
-  for (let i = 0; i < img.data.length; i += 4) {
-    if (Math.abs(img.data[i]! - rgb[0]) < 24 && Math.abs(img.data[i + 1]! - rgb[1]) < 24 && Math.abs(img.data[i + 2]! - rgb[2]) < 24) near++;
-  }
-  return near / (img.width * img.height);
-}
-const OK_BG: [number, number, number] = [0xec, 0xfd, 0xf3];
-const FAIL_BG: [number, number, number] = [0xfe, 0xf3, 0xf2];
 
 describe.skipIf(!haveChromium)("web explorer in Chromium", () => {
   let dir: string;
@@ -58,10 +45,7 @@ describe.skipIf(!haveChromium)("web explorer in Chromium", () => {
     server = l.server;
     base = `http://127.0.0.1:${l.port}`;
     demo = await appendDemo((p, init) => fetch(base + p, init));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

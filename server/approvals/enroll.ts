@@ -7,8 +7,7 @@
  * admin passkey on the page); at the admin threshold the service logs it.
  */
 import { createPublicKey, randomBytes } from "node:crypto";
-import { generateRegistrationOptions, verifyRegistrationResponse, type RegistrationResponseJSON } from "@simplewebauthn/server";
-import { cose, decodeCredentialPublicKey } from "@simplewebauthn/server/helpers";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { encodeBase64 } from "../../client/bytes.js";
 import { RuleError } from "../../client/errors.js";
 import { recordHash, recordSigningMessage } from "../../client/entry.js";
@@ -54,6 +53,7 @@ export class Enrollments {
     if (![...ns.keys.values()].some((k) => k.revokedAt === null && k.role === "admin")) {
       throw new ApiError("enrollment_state", `${namespace} has no admin key to co-sign a new key: its first keys are registered by its registry`);
     }
+    const { generateRegistrationOptions } = await webauthnServer();
     const options = await generateRegistrationOptions({
       rpName: "Ledger",
       rpID: this.#o.rpId,
@@ -90,6 +90,7 @@ export class Enrollments {
       const e = await this.#live(id);
       if (e.state !== "ceremony") throw new ApiError("enrollment_state", `enrolment ${id} has its credential already`);
       let info;
+      const { verifyRegistrationResponse } = await webauthnServer();
       try {
         const v = await verifyRegistrationResponse({ response, expectedChallenge: e.challenge, expectedOrigin: this.#o.origins, expectedRPID: this.#o.rpId, requireUserVerification: true, supportedAlgorithmIDs: [-7, -8] });
         if (!v.verified) throw new Error("not verified");
@@ -97,7 +98,7 @@ export class Enrollments {
       } catch (err) {
         throw new ApiError("registration_failed", `the passkey registration does not verify: ${(err as Error).message}`);
       }
-      const { spki, alg } = coseToSpki(info.credential.publicKey);
+      const { spki, alg } = await coseToSpki(info.credential.publicKey);
       const record = {
         type: "key.register",
         namespace: e.namespace,
@@ -188,8 +189,17 @@ export class Enrollments {
   }
 }
 
+/**
+ * @simplewebauthn/server, loaded on the first enrolment: it takes about 450 ms
+ * to import, which every `ledger serve` start (and each test's) would pay.
+ */
+function webauthnServer() {
+  return import("@simplewebauthn/server");
+}
+
 /** A credential's COSE public key as the SubjectPublicKeyInfo DER the log keeps (ES256 or EdDSA only). */
-export function coseToSpki(coseKey: Uint8Array): { spki: Uint8Array; alg: -7 | -8 } {
+export async function coseToSpki(coseKey: Uint8Array): Promise<{ spki: Uint8Array; alg: -7 | -8 }> {
+  const { cose, decodeCredentialPublicKey } = await import("@simplewebauthn/server/helpers");
   // COSE_Key labels (RFC 9052/9053): 3 alg, -1 crv, -2 x, -3 y.
   const k = decodeCredentialPublicKey(new Uint8Array(coseKey)) as unknown as Map<number, unknown>;
   const alg = k.get(cose.COSEKEYS.alg);

@@ -6,11 +6,12 @@
  * log key). A push service answering 404/410 drops the subscription;
  * 429, 5xx and network errors are retried with backoff.
  */
+import { createECDH } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Agent } from "node:https";
-import webpush from "web-push";
 import type { ApprovalStore, PushSubscription } from "../store/approval-store.js";
+import { Deliveries, type AttemptResult } from "./deliveries.js";
 
 export interface VapidKeys {
   publicKey: string;
@@ -26,7 +27,11 @@ export function loadOrCreateVapidKeys(path: string): VapidKeys {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read the VAPID key ${path}: ${(e as Error).message}`);
   }
-  const k = webpush.generateVAPIDKeys();
+  // As web-push's generateVAPIDKeys: a P-256 key, public as the uncompressed point, both base64url
+  // (made here so that a start does not load web-push before the first push).
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const k = { publicKey: ecdh.getPublicKey().toString("base64url"), privateKey: Buffer.concat([Buffer.alloc(32), ecdh.getPrivateKey()]).subarray(-32).toString("base64url") }; // d left-padded to 32 bytes
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify({ publicKey: k.publicKey, privateKey: k.privateKey }) + "\n", { mode: 0o600, flag: "wx" });
   chmodSync(path, 0o600);
@@ -50,11 +55,11 @@ export interface PushOptions {
 
 export class PushSender {
   readonly #o: PushOptions;
-  readonly #inFlight = new Set<Promise<void>>();
-  #closed = false;
+  readonly #deliveries: Deliveries;
 
   constructor(o: PushOptions) {
     this.#o = o;
+    this.#deliveries = new Deliveries(o.attempts ?? 4, o.backoffMs ?? 1000);
   }
 
   get publicKey(): string {
@@ -64,57 +69,49 @@ export class PushSender {
   /** Sends `payload` to every subscription of these keys, in the background. */
   notify(subscriptions: PushSubscription[], payload: object): void {
     const body = JSON.stringify(payload);
-    for (const s of subscriptions) {
-      const p = this.#deliver(s, body).finally(() => this.#inFlight.delete(p));
-      this.#inFlight.add(p);
-    }
+    for (const s of subscriptions) this.#deliveries.start((n, last) => this.#attempt(s, body, n, last));
   }
 
   /** Resolves when every delivery started so far has ended (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  settled(): Promise<void> {
+    return this.#deliveries.settled();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.settled();
+  close(): Promise<void> {
+    return this.#deliveries.close();
   }
 
-  async #deliver(s: PushSubscription, body: string): Promise<void> {
-    const attempts = this.#o.attempts ?? 4;
-    let delay = this.#o.backoffMs ?? 1000;
-    for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
-      try {
-        await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, body, {
-          vapidDetails: { subject: this.#o.subject, publicKey: this.#o.keys.publicKey, privateKey: this.#o.keys.privateKey },
-          TTL: 24 * 3600,
-          contentEncoding: "aes128gcm",
-          urgency: "high",
-          timeout: 10_000,
-          ...(this.#o.agent ? { agent: this.#o.agent } : {}),
-        });
-        this.#o.onResult?.("delivered");
-        return;
-      } catch (e) {
-        const status = (e as { statusCode?: number }).statusCode;
-        const where = safeEndpoint(s.endpoint);
-        if (status === 404 || status === 410) {
-          await this.#o.store.dropEndpoint(s.endpoint).catch(() => {});
-          this.#o.onResult?.("gone");
-          this.#o.log?.(`push: ${where} answered ${status}: subscription dropped`);
-          return;
-        }
-        const retriable = status === undefined || status === 429 || status >= 500;
-        if (!retriable || attempt === attempts) {
-          this.#o.onResult?.("failed");
-          this.#o.log?.(`push: delivery to ${where} failed after ${attempt} attempt(s): ${status ?? (e as Error).message}`);
-          return;
-        }
-        this.#o.onResult?.("retried");
-        const retryAfter = Number((e as { headers?: Record<string, string> }).headers?.["retry-after"]);
-        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 60_000) : delay);
-        delay *= 2;
+  async #attempt(s: PushSubscription, body: string, n: number, last: boolean): Promise<AttemptResult> {
+    const webpush = (await import("web-push")).default;
+    try {
+      await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, body, {
+        vapidDetails: { subject: this.#o.subject, publicKey: this.#o.keys.publicKey, privateKey: this.#o.keys.privateKey },
+        TTL: 24 * 3600,
+        contentEncoding: "aes128gcm",
+        urgency: "high",
+        timeout: 10_000,
+        ...(this.#o.agent ? { agent: this.#o.agent } : {}),
+      });
+      this.#o.onResult?.("delivered");
+      return "done";
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      const where = safeEndpoint(s.endpoint);
+      if (status === 404 || status === 410) {
+        await this.#o.store.dropEndpoint(s.endpoint).catch(() => {});
+        this.#o.onResult?.("gone");
+        this.#o.log?.(`push: ${where} answered ${status}: subscription dropped`);
+        return "done";
       }
+      const retriable = status === undefined || status === 429 || status >= 500;
+      if (!retriable || last) {
+        this.#o.onResult?.("failed");
+        this.#o.log?.(`push: delivery to ${where} failed after ${n} attempt(s): ${status ?? (e as Error).message}`);
+        return "done";
+      }
+      this.#o.onResult?.("retried");
+      const retryAfter = Number((e as { headers?: Record<string, string> }).headers?.["retry-after"]);
+      return Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter * 1000, 60_000) } : {};
     }
   }
 }
@@ -126,8 +123,4 @@ function safeEndpoint(endpoint: string): string {
   } catch {
     return "(invalid endpoint)";
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

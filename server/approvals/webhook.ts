@@ -8,6 +8,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { ApprovalStore } from "../store/approval-store.js";
+import { Deliveries, type AttemptResult } from "./deliveries.js";
 
 export function webhookSignature(key: string, body: string): string {
   return "sha256=" + createHmac("sha256", key).update(body, "utf8").digest("hex");
@@ -25,62 +26,54 @@ export interface WebhookOptions {
 
 export class WebhookSender {
   readonly #o: WebhookOptions;
-  readonly #inFlight = new Set<Promise<void>>();
-  #closed = false;
+  readonly #deliveries: Deliveries;
 
   constructor(o: WebhookOptions) {
     this.#o = o;
+    this.#deliveries = new Deliveries(o.attempts ?? 6, o.backoffMs ?? 1000);
   }
 
   send(requestId: string, url: string, key: string, event: string, payload: object): void {
-    const p = this.#deliver(requestId, url, key, event, JSON.stringify(payload)).finally(() => this.#inFlight.delete(p));
-    this.#inFlight.add(p);
+    const body = JSON.stringify(payload);
+    this.#deliveries.start((n, last) => this.#attempt(requestId, url, key, event, body, n, last));
   }
 
-  async settled(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  settled(): Promise<void> {
+    return this.#deliveries.settled();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.settled();
+  close(): Promise<void> {
+    return this.#deliveries.close();
   }
 
-  async #deliver(requestId: string, url: string, key: string, event: string, body: string): Promise<void> {
-    const attempts = this.#o.attempts ?? 6;
-    let delay = this.#o.backoffMs ?? 1000;
-    const f = this.#o.fetch ?? fetch;
-    const now = this.#o.now ?? (() => new Date());
-    for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const res = await f(url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "ledger-event": event, "ledger-delivery": requestId, "ledger-signature": webhookSignature(key, body) },
-          body,
-          redirect: "manual",
-          signal: AbortSignal.timeout(10_000),
-        });
-        status = res.status;
-        await res.body?.cancel().catch(() => {});
-      } catch (e) {
-        error = (e as Error).message;
-      }
-      await this.#o.store.addDelivery({ requestId, url, event, attempt, status, error, at: now() }).catch(() => {});
-      if (status !== null && status >= 200 && status < 300) {
-        this.#o.onResult?.("delivered");
-        return;
-      }
-      const retriable = status === null || status === 429 || status >= 500;
-      if (!retriable || attempt === attempts) {
-        this.#o.onResult?.("failed");
-        this.#o.log?.(`webhook: ${event} of request ${requestId} to ${new URL(url).origin} failed after ${attempt} attempt(s): ${status ?? error}`);
-        return;
-      }
-      this.#o.onResult?.("retried");
-      await new Promise((r) => setTimeout(r, delay).unref());
-      delay *= 2;
+  async #attempt(requestId: string, url: string, key: string, event: string, body: string, attempt: number, last: boolean): Promise<AttemptResult> {
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await (this.#o.fetch ?? fetch)(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "ledger-event": event, "ledger-delivery": requestId, "ledger-signature": webhookSignature(key, body) },
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(10_000),
+      });
+      status = res.status;
+      await res.body?.cancel().catch(() => {});
+    } catch (e) {
+      error = (e as Error).message;
     }
+    await this.#o.store.addDelivery({ requestId, url, event, attempt, status, error, at: (this.#o.now ?? (() => new Date()))() }).catch(() => {});
+    if (status !== null && status >= 200 && status < 300) {
+      this.#o.onResult?.("delivered");
+      return "done";
+    }
+    const retriable = status === null || status === 429 || status >= 500;
+    if (!retriable || last) {
+      this.#o.onResult?.("failed");
+      this.#o.log?.(`webhook: ${event} of request ${requestId} to ${new URL(url).origin} failed after ${attempt} attempt(s): ${status ?? error}`);
+      return "done";
+    }
+    this.#o.onResult?.("retried");
+    return {};
   }
 }

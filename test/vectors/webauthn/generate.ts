@@ -12,13 +12,12 @@
 import { createServer } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../helpers/browser.js";
 import { encodeBase64 } from "../../../client/bytes.js";
 import { webauthnChallenge } from "../../../client/webauthn.js";
 import { PASSKEYS, RP_ID, scenarioMessages, type AssertionVector, type PasskeyName, type PasskeyVector, type ScenarioVectors } from "../../helpers/passkey-scenario.js";
 
 const out = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : join(import.meta.dirname, "swc.json");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** The page: the two ceremonies, as plain browser JavaScript (standard base64 in and out). */
 const PAGE = `<!doctype html><title>passkeys</title><script>
@@ -49,10 +48,7 @@ await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
 const port = (server.address() as { port: number }).port;
 const origin = `http://localhost:${port}`;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
   await page.goto(origin);
