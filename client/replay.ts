@@ -196,7 +196,13 @@ export function rejectionSigningMessage(a: ReleaseRequest): Uint8Array {
   return requestMessage(REJECTION_DOMAIN, a);
 }
 
-function sameArtifacts(a: Artifact[], b: Artifact[]): boolean {
+/** The bytes a key signs to subscribe a push endpoint: "ledger-push/v1\n" ‖ JCS({keyId, endpoint}), and with `"unsubscribe": true` to drop it. */
+export function pushSigningMessage(keyId: string, endpoint: string, unsubscribe = false): Uint8Array {
+  return concatBytes(utf8("ledger-push/v1\n"), utf8(canonicalize(unsubscribe ? { keyId, endpoint, unsubscribe: true } : { keyId, endpoint })));
+}
+
+/** The same artifacts, in the same order, with the same digests (compared canonically). */
+export function sameArtifacts(a: Artifact[], b: Artifact[]): boolean {
   return canonicalize(a) === canonicalize(b);
 }
 

@@ -9,8 +9,8 @@ import { approvalSigningMessage, rejectionSigningMessage } from "../../client/re
 import type { ApprovalRequestJson } from "../../schema/approvals.js";
 import type { EntryJson } from "../../schema/api.js";
 import { h, short } from "./dom.js";
-import { send, signWithPasskey } from "./passkey.js";
-import { verifyEntryInclusion } from "./verify.js";
+import { signWithPasskey } from "./passkey.js";
+import { send, verifyEntryInclusion } from "./verify.js";
 
 const main = document.getElementById("main")!;
 const id = decodeURIComponent(location.pathname.replace(/^\/approve\//, ""));

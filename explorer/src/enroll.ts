@@ -7,7 +7,9 @@ import { encodeBase64Url } from "../../client/webauthn.js";
 import type { EnrollmentJson } from "../../schema/approvals.js";
 import type { NamespaceJson } from "../../schema/api.js";
 import { h } from "./dom.js";
-import { fromBase64Url, send, signWithPasskey, subscribeDevice } from "./passkey.js";
+import { fromBase64Url, signWithPasskey, subscribeDevice } from "./passkey.js";
+import { send } from "./verify.js";
+import { parseBase64 } from "../../client/bytes.js";
 
 const main = document.getElementById("main")!;
 
@@ -63,7 +65,7 @@ async function enrol(namespace: string, label: string): Promise<void> {
   let e = await send<EnrollmentJson>("POST", `/v1/enrollments/${begin.id}/credential`, { response });
   show(h("p", { class: "muted" }, "Sign your registration with the new passkey…"));
   const rpId = o.rp.id as string;
-  const own = await signWithPasskey(Uint8Array.from(atob(e.message!), (c) => c.charCodeAt(0)), rpId, [id]);
+  const own = await signWithPasskey(parseBase64(e.message!), rpId, [id]);
   e = await send<EnrollmentJson>("POST", `/v1/enrollments/${begin.id}/signatures`, { signature: { keyId: e.keyId, webauthn: own.webauthn } });
   let pushNote: Node;
   try {
@@ -82,7 +84,7 @@ async function cosign(e: EnrollmentJson, status: HTMLElement): Promise<void> {
     const ns = await send<NamespaceJson>("GET", `/v1/namespaces/${encodeURIComponent(e.namespace)}`);
     const admins = ns.keys.filter((k) => k.role === "admin" && k.revokedAt === null && k.webauthn && k.webauthn.rpId === location.hostname);
     if (admins.length === 0) throw new Error(`${e.namespace} has no admin passkey for ${location.hostname}: co-sign from the CLI`);
-    const s = await signWithPasskey(Uint8Array.from(atob(e.message!), (c) => c.charCodeAt(0)), location.hostname, admins.map((k) => k.webauthn!.credentialId));
+    const s = await signWithPasskey(parseBase64(e.message!), location.hostname, admins.map((k) => k.webauthn!.credentialId));
     const admin = admins.find((k) => k.webauthn!.credentialId === s.credentialId)!;
     await send("POST", `/v1/enrollments/${encodeURIComponent(e.id)}/signatures`, { signature: { keyId: admin.keyId, webauthn: s.webauthn } });
     status.className = "verify ok";

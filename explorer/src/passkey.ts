@@ -4,11 +4,11 @@
  * log keeps it (standard base64 of the raw bytes), and a push subscription
  * bound to the passkey by its signature over "ledger-push/v1\n" ‖ JCS({keyId, endpoint}).
  */
-import { concatBytes, encodeBase64, utf8 } from "../../client/bytes.js";
-import { canonicalize } from "../../client/jcs.js";
+import { encodeBase64 } from "../../client/bytes.js";
+import { pushSigningMessage } from "../../client/replay.js";
 import { encodeBase64Url } from "../../client/webauthn.js";
 import { sha256 } from "../../client/hash.js";
-import { ApiFailure } from "./verify.js";
+import { send } from "./verify.js";
 
 export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
   const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
@@ -16,13 +16,6 @@ export function fromBase64Url(s: string): Uint8Array<ArrayBuffer> {
 }
 
 const bytes = (b: ArrayBuffer) => new Uint8Array(b);
-
-export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, headers: { "content-type": "application/json", accept: "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = await res.json().catch(() => undefined);
-  if (!res.ok) throw new ApiFailure(res.status, json?.error?.code ?? "http_error", json?.error?.message ?? `${path} answered ${res.status}`);
-  return json as T;
-}
 
 export interface PasskeySignature {
   /** base64url of the credential that signed (to find its key). */
@@ -50,10 +43,6 @@ export async function signWithPasskey(message: Uint8Array, rpId: string, credent
     webauthn: { authenticatorData: encodeBase64(authData), clientDataJSON: encodeBase64(bytes(r.clientDataJSON)), signature: encodeBase64(bytes(r.signature)) },
     userVerified: (authData[32]! & 0x04) !== 0,
   };
-}
-
-export function pushSigningMessage(keyId: string, endpoint: string): Uint8Array {
-  return concatBytes(utf8("ledger-push/v1\n"), utf8(canonicalize({ keyId, endpoint })));
 }
 
 /**

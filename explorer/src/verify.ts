@@ -25,11 +25,18 @@ export class ApiFailure extends Error {
   }
 }
 
-export async function api<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: "application/json" } });
-  const body = await res.json().catch(() => undefined);
-  if (!res.ok) throw new ApiFailure(res.status, body?.error?.code ?? "http_error", body?.error?.message ?? `${path} answered ${res.status}`);
-  return body as T;
+/** A JSON request to this ledger; an error answer becomes ApiFailure with its code. */
+export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const res = await fetch(path, init);
+  const json = await res.json().catch(() => undefined);
+  if (!res.ok) throw new ApiFailure(res.status, json?.error?.code ?? "http_error", json?.error?.message ?? `${path} answered ${res.status}`);
+  return json as T;
+}
+
+export function api<T>(path: string): Promise<T> {
+  return send<T>("GET", path);
 }
 
 

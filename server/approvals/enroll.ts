@@ -11,11 +11,10 @@ import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { encodeBase64 } from "../../client/bytes.js";
 import { RuleError } from "../../client/errors.js";
 import { recordHash, recordSigningMessage } from "../../client/entry.js";
-import { applyRecord, registeredKey, verifySignatures } from "../../client/replay.js";
+import { registeredKey, verifySignatures } from "../../client/replay.js";
 import { webauthnChallenge, encodeBase64Url } from "../../client/webauthn.js";
 import type { LedgerRecord, RecordSignature } from "../../schema/records.js";
 import type { EnrollmentJson } from "../../schema/approvals.js";
-import { ed25519VerifyNode } from "../crypto.js";
 import { ApiError } from "../errors.js";
 import { requireCanonicalNamespace } from "../routes/params.js";
 import type { Sequencer } from "../log/sequencer.js";
@@ -130,7 +129,7 @@ export class Enrollments {
       const signed = { ...record, signatures: [...record.signatures, signature] } as LedgerRecord;
       try {
         // Every signature again, with the keys the record names (the passkey's own, the namespace's admins).
-        verifySignatures(ns, { ...signed, signatures: [signature] } as LedgerRecord, { ...this.#o.namespaces.opts, verify: ed25519VerifyNode });
+        verifySignatures(ns, { ...signed, signatures: [signature] } as LedgerRecord, this.#o.namespaces.verifying);
       } catch (err) {
         if (err instanceof RuleError) throw new ApiError(err.code, err.message, { cause: err });
         throw err;
@@ -138,7 +137,7 @@ export class Enrollments {
       const admins = signed.signatures.filter((s) => ns.currentKey(s.keyId, "admin")).length;
       if (e.state === "pending" && admins >= ns.adminThreshold) {
         try {
-          applyRecord(ns.fork(), signed, ns.lastIndex + 1n, { ...this.#o.namespaces.opts, verify: ed25519VerifyNode });
+          this.#o.namespaces.wouldApply(ns, signed);
         } catch (err) {
           if (err instanceof RuleError) throw new ApiError(err.code, err.message, { cause: err });
           throw err;

@@ -4,10 +4,10 @@ import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import type { Writer } from "../auth.js";
 import { ApiError } from "../errors.js";
-import { canonicalize } from "../../client/jcs.js";
-import { concatBytes, parseBase64, utf8 } from "../../client/bytes.js";
+import { parseJsonBody, requireJsonContent } from "../routes/body.js";
+import { parseBase64 } from "../../client/bytes.js";
 import { keyIdOf, parseEntry } from "../../client/entry.js";
-import { registeredKey } from "../../client/replay.js";
+import { pushSigningMessage, registeredKey } from "../../client/replay.js";
 import { verifyWebAuthn } from "../../client/webauthn.js";
 import { WebAuthnError } from "../../client/errors.js";
 import { DecisionBody, EnrollmentCredentialBody, EnrollmentOptionsBody, EnrollmentSignatureBody, OpenApprovalRequestBody, PushSubscribeBody } from "../../schema/approvals.js";
@@ -31,33 +31,16 @@ export interface ApprovalRouteDeps {
   maxWaitMs?: number;
 }
 
-/** untrusted: a JSON body parsed with its schema, or a 400 naming the first problem. */
+/** untrusted: a JSON body parsed with its schema, or a 4xx naming the first problem. */
 async function body<S extends z.ZodType>(c: { req: { text(): Promise<string>; header(n: string): string | undefined } }, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header("content-type");
-  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw new ApiError("unsupported_media_type", "bodies are sent as application/json");
-  let json: unknown;
-  try {
-    json = JSON.parse(await c.req.text());
-  } catch {
-    throw new ApiError("invalid_json", "request body is not valid json");
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ApiError("bad_request", `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`);
-  }
-  return parsed.data;
+  requireJsonContent(c.req.header("content-type"), "bodies");
+  return parseJsonBody(await c.req.text(), schema, "bad_request", "body");
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 function idParam(id: string): string {
   if (!ID_RE.test(id)) throw new ApiError("invalid_parameter", "id must be base64url");
   return id;
-}
-
-/** The bytes a passkey signs to subscribe a push endpoint (or, with `unsubscribe`, to drop it). */
-export function pushSigningMessage(keyId: string, endpoint: string, unsubscribe = false): Uint8Array {
-  return concatBytes(utf8("ledger-push/v1\n"), utf8(canonicalize(unsubscribe ? { keyId, endpoint, unsubscribe: true } : { keyId, endpoint })));
 }
 
 export function approvalRoutes(deps: ApprovalRouteDeps): Hono<{ Variables: { writer: Writer } }> {

@@ -15,13 +15,11 @@ import { p256 } from "@noble/curves/nist.js";
 import { checkScope, type Writer } from "../auth.js";
 import { ApiError } from "../errors.js";
 import { RuleError } from "../../client/errors.js";
-import { canonicalize } from "../../client/jcs.js";
 import { concatBytes, parseBase64, utf8 } from "../../client/bytes.js";
 import { recordHash } from "../../client/entry.js";
-import { applyRecord, releaseKey, releaseStatus, verifyApproval, type Artifact, type NamespaceState, type PolicyGroup, type ReleaseInfo, type ReleaseRequest } from "../../client/replay.js";
+import { releaseKey, releaseStatus, sameArtifacts, verifyApproval, type NamespaceState, type PolicyGroup, type ReleaseInfo, type ReleaseRequest } from "../../client/replay.js";
 import type { LedgerRecord, RecordSignature } from "../../schema/records.js";
 import type { ApprovalRequestJson, OpenApprovalRequest } from "../../schema/approvals.js";
-import { ed25519VerifyNode } from "../crypto.js";
 import { requireCanonicalNamespace } from "../routes/params.js";
 import type { NamespaceCache } from "../state/namespaces.js";
 import type { Sequencer } from "../log/sequencer.js";
@@ -46,8 +44,6 @@ export interface ApprovalServiceOptions {
   metrics?: Metrics;
   log?: (line: string) => void;
 }
-
-const sameArtifacts = (a: Artifact[], b: Artifact[]) => canonicalize(a) === canonicalize(b);
 
 export class ApprovalService {
   readonly #o: ApprovalServiceOptions;
@@ -181,7 +177,7 @@ export class ApprovalService {
       }
       let userVerified: boolean | null;
       try {
-        userVerified = verifyApproval(ns, rel, requestOf(req), signature, decision === "approve" ? "approved" : "rejected", { ...this.#o.namespaces.opts, verify: ed25519VerifyNode });
+        userVerified = verifyApproval(ns, rel, requestOf(req), signature, decision === "approve" ? "approved" : "rejected", this.#o.namespaces.verifying);
       } catch (e) {
         if (!(e instanceof RuleError)) throw e;
         // Not a member was answered above: what is left is a signature that does not verify over this request's message.
@@ -194,7 +190,7 @@ export class ApprovalService {
       const d: StoredDecision = { keyId: signature.keyId, decision, signature, userVerified, createdAt: this.#now() };
       if (decision === "reject") {
         // A rejection is final: make sure the log will take it before it is kept.
-        this.#dryRun(ns, this.#outcome(req, [d]));
+        this.#o.namespaces.wouldApply(ns, this.#outcome(req, [d]));
       }
       const stored = await this.#o.approvals.insertDecision(id, d, assertionDigest(signature, ns, id));
       if (stored === "replayed") throw new ApiError("assertion_replayed", `this signature was already used: an assertion counts once, on one request`);
@@ -301,18 +297,13 @@ export class ApprovalService {
     };
   }
 
-  /** Applies the outcome to a copy of the state: throws RuleError if the log would refuse it. */
-  #dryRun(ns: NamespaceState, record: LedgerRecord): void {
-    applyRecord(ns.fork(), record, ns.lastIndex + 1n, { ...this.#o.namespaces.opts, verify: ed25519VerifyNode });
-  }
-
   /** Logs the outcome when the stored decisions make one the rules accept; otherwise leaves the request pending. */
   async #complete(req: StoredRequest, ns: NamespaceState): Promise<void> {
     const decisions = await this.#o.approvals.decisions(req.id);
     if (decisions.length === 0) return;
     const record = this.#outcome(req, decisions);
     try {
-      this.#dryRun(ns, record);
+      this.#o.namespaces.wouldApply(ns, record);
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
       if (e.code !== "threshold_not_met" && e.code !== "requester_unverified" && e.code !== "user_verification_required") {
@@ -337,7 +328,7 @@ export class ApprovalService {
           previous = { version: r.version, artifacts: r.artifacts, index: r.index.toString() };
         }
       }
-      const memberIds = [...new Set(groups.flatMap((g) => g.members))];
+      const memberIds = rel?.index === req.releaseIndex ? membersOf(rel) : [];
       return {
         id: req.id,
         namespace: req.namespace,

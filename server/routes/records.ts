@@ -8,6 +8,7 @@ import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
 import { registeredKey, verifySignatures } from "../../client/replay.js";
 import { requireCanonicalNamespace } from "./params.js";
+import { parseJsonBody, requireJsonContent } from "./body.js";
 import { ApiError } from "../errors.js";
 import { verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -30,19 +31,7 @@ export interface RecordDeps {
 
 /** untrusted: a request body into a record, or a 400 that says what is wrong. */
 export function parseRecordBody(text: string): LedgerRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ApiError("invalid_json", "request body is not valid json");
-  }
-  const parsed = RecordSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join(".") : "record";
-    throw new ApiError("invalid_record", `${where}: ${issue.message}`);
-  }
-  const record = parsed.data;
+  const record = parseJsonBody(text, RecordSchema, "invalid_record", "record");
   requireCanonicalNamespace(record.namespace);
   try {
     // Refuse what could never be logged: an entry over 64 KiB or non-canonicalizable JSON.
@@ -97,10 +86,7 @@ export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writ
     async function appendRecord(c) {
       const wait = c.req.query("wait");
       if (wait !== undefined && wait !== "checkpoint") throw new ApiError("invalid_parameter", "wait must be 'checkpoint'");
-      const type = c.req.header("content-type");
-      if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
-        throw new ApiError("unsupported_media_type", "records are sent as application/json");
-      }
+      requireJsonContent(c.req.header("content-type"), "records");
       const record = parseRecordBody(await c.req.text());
       checkScope(c.get("writer"), record.namespace);
       const verified = await verifyRequestSignatures(deps.namespaces, deps.store, record, deps.verifyPool);

@@ -14,6 +14,7 @@ import { parseEntry } from "../../client/entry.js";
 import { RuleError } from "../../client/errors.js";
 import { applyRecord, NamespaceState, type ReplayOptions } from "../../client/replay.js";
 import type { StoreReader } from "../store/store.js";
+import { ed25519VerifyNode } from "../crypto.js";
 import type { LedgerRecord } from "../../schema/records.js";
 
 /** Entries another process appended that begin() applies; beyond this it reloads instead. */
@@ -39,10 +40,13 @@ export class NamespaceCache {
    * applies the rules without verifying signatures again.
    */
   readonly #trusted: ReplayOptions;
+  /** The options with node:crypto's Ed25519, for checks of records not yet logged (the approval service). */
+  readonly verifying: ReplayOptions;
 
   constructor(opts: ReplayOptions, max = 10_000) {
     this.opts = opts;
     this.#trusted = { ...opts, verify: () => true };
+    this.verifying = { ...opts, verify: ed25519VerifyNode };
     this.#max = max;
   }
 
@@ -72,6 +76,11 @@ export class NamespaceCache {
     this.#map.set(name, ns);
     if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
     return ns;
+  }
+
+  /** Applies a record not yet logged to a copy of the state: throws RuleError if the log would refuse it; the state is unchanged. */
+  wouldApply(ns: NamespaceState, record: LedgerRecord): void {
+    applyRecord(ns.fork(), record, ns.lastIndex + 1n, this.verifying);
   }
 
   /** Applies a logged record as client replay does: one the rules refuse has no effect. */
