@@ -8,7 +8,8 @@
  * Without /usr/bin/chromium the suite is skipped, unless
  * LEDGER_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "node:http";
@@ -244,9 +245,17 @@ describe("explorer build", () => {
     const out = mkdtempSync(join(tmpdir(), "ledger-explorer-build-"));
     try {
       await buildExplorer(out);
-      for (const f of ["app.js", "index.html", "style.css"]) {
-        expect(readFileSync(join(out, f)).equals(readFileSync(join(import.meta.dirname, "../explorer/dist", f))), `explorer/dist/${f} is stale: run npm run build`).toBe(true);
+      // Every file the build makes, not a list that can miss a new page.
+      const built = readdirSync(out).sort();
+      expect(built).toEqual(expect.arrayContaining(["app.js", "approve.html", "approve.js", "enroll.html", "enroll.js", "index.html", "style.css", "sw.js"]));
+      for (const f of built) {
+        const committed = join(import.meta.dirname, "../explorer/dist", f);
+        expect(existsSync(committed), `explorer/dist/${f} is missing: run npm run build and commit it`).toBe(true);
+        expect(readFileSync(join(out, f)).equals(readFileSync(committed)), `explorer/dist/${f} is stale: run npm run build`).toBe(true);
       }
+      // …and git must not ignore them: a clean clone serves only what is committed.
+      const ignored = spawnSync("git", ["check-ignore", ...built.map((f) => `explorer/dist/${f}`)], { cwd: join(import.meta.dirname, "..") });
+      expect(ignored.stdout.toString(), "explorer/dist files ignored by git").toBe("");
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
