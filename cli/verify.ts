@@ -4,7 +4,7 @@
  * database drivers or zod.
  */
 import { createVerifier } from "../client/note.js";
-import { LedgerClient } from "../client/ledger-client.js";
+import { LedgerClient, type LedgerClientOptions } from "../client/ledger-client.js";
 import { parseCoreKeys } from "../client/replay.js";
 import { artifactsFrom } from "./artifacts.js";
 import { parse, need, RELEASE, server, VERIFY } from "./args.js";
@@ -91,7 +91,7 @@ export const VERIFY_COMMANDS: Record<string, (args: string[], io: Out) => Promis
   },
 };
 
-export function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, total: bigint) => void): LedgerClient {
+export function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, total: bigint) => void, extra: Pick<LedgerClientOptions, "fetch" | "onRecord"> = {}): LedgerClient {
   const logKey = v["log-key"] ?? process.env.LEDGER_LOG_KEY;
   if (!logKey) throw new CliError("--log-key <vkey> (or LEDGER_LOG_KEY) is required", 2);
   const breakGlass = v["break-glass"] ?? "refuse";
@@ -110,6 +110,7 @@ export function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, t
     ...(k !== undefined ? { quorum: { witnesses, k, mirrors } } : {}),
     ...(v.state ? { state: new FileStateStore(v.state) } : {}),
     ...(onProgress ? { onProgress } : {}),
+    ...extra,
   });
 }
 

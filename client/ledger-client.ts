@@ -12,7 +12,7 @@ import { FormatError, HttpError, InconsistencyError, LedgerError, PolicyError, R
 import { LeafHashes } from "./leaf-hashes.js";
 import { parseEntriesResponse, parseEntryResponse, parseInclusionResponse, parseProofResponse } from "./wire.js";
 import { LogBuilder } from "./log-builder.js";
-import { consistencyProofRanges, hashRanges } from "./merkle-tree.js";
+import { consistencyProofRanges, hashRanges, inclusionProofRanges } from "./merkle-tree.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 import { createVerifier, type NoteVerifier } from "./note.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
@@ -51,8 +51,8 @@ export interface LedgerClientOptions {
   fetch?: typeof globalThis.fetch;
   verify?: Verify;
   onProgress?: (done: bigint, total: bigint) => void;
-  /** Called for every record synced, after replay applied (or refused, or ignored) it. */
-  onRecord?: (event: ReplayEvent, record: unknown) => void | Promise<void>;
+  /** Called for every record synced, after replay applied (or refused, or ignored) it; `entry` is the leaf's bytes. */
+  onRecord?: (event: ReplayEvent, record: unknown, entry: Uint8Array) => void | Promise<void>;
   /** How sync fetches entries: C2SP entry bundles (default) or the JSON API. */
   transport?: "tiles" | "json";
 }
@@ -112,7 +112,7 @@ export class LedgerClient {
   readonly #state: TrustedStateStore;
   readonly #fetch: typeof globalThis.fetch;
   #sync: Sync;
-  readonly #events: Array<[ReplayEvent, unknown]> = [];
+  readonly #events: Array<[ReplayEvent, unknown, Uint8Array]> = [];
 
   constructor(opts: LedgerClientOptions) {
     this.#opts = opts;
@@ -291,6 +291,16 @@ export class LedgerClient {
     return { index, entry, leafHash, treeSize: cp.treeSize };
   }
 
+  /**
+   * The inclusion proof of entry `index` in the synced tree, computed from the
+   * leaves this client verified (no request): what offline bundles carry.
+   */
+  async proveSynced(index: bigint): Promise<Uint8Array[]> {
+    const s = this.#sync;
+    if (index < 0n || index >= s.log.size) throw new RangeError(`entry ${index} is not in the synced tree of size ${s.log.size}`);
+    return hashRanges(inclusionProofRanges(index, s.log.size), s.leaves.reader());
+  }
+
   /** Verifies that an older checkpoint note is consistent with the trusted one. */
   async verifyConsistency(olderNote: string): Promise<void> {
     const cp = (await this.trusted()) ?? (await this.update());
@@ -309,7 +319,7 @@ export class LedgerClient {
       for (const e of entries) {
         this.#applyEntry(e);
         // Reported right after each record applies, so the state it sees is the state at that index.
-        for (const [event, record] of this.#events.splice(0)) await this.#opts.onRecord?.(event, record);
+        for (const [event, record, bytes] of this.#events.splice(0)) await this.#opts.onRecord?.(event, record, bytes);
       }
       this.#opts.onProgress?.(s.log.size, cp.treeSize);
     }
@@ -351,7 +361,7 @@ export class LedgerClient {
     const { entry } = s.log.appendBytes(bytes, s.leaves.onNode); // the shared core: next index, linked to the previous leaf
     const event = s.replayer.apply(entry.record, entry.index);
     s.stats[event.result]++;
-    this.#events.push([event, entry.record]);
+    this.#events.push([event, entry.record, bytes]);
   }
 
   /**

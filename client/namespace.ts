@@ -29,3 +29,9 @@ export function canonicalNamespace(namespace: string): string {
 export function isCanonicalNamespace(namespace: string): boolean {
   return canonicalNamespace(namespace) === namespace;
 }
+
+/** The namespace of an npm package: `npm:@scope` for a scoped package, `npm:<name>` otherwise (canonical: lowercase). */
+export function npmNamespace(packageName: string): string {
+  const cut = packageName.indexOf("/");
+  return canonicalNamespace(`npm:${packageName.startsWith("@") && cut > 0 ? packageName.slice(0, cut) : packageName}`);
+}

@@ -123,7 +123,11 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
       io.err("ledger: shutting down\n");
       logger.info("shutting down");
       server.close();
-      ledger.close().finally(() => logger.flush(() => resolve()));
+      // Long-polls are answered by ledger.close(); then no connection may keep the process alive.
+      ledger.close().finally(() => {
+        server.closeAllConnections();
+        logger.flush(() => resolve());
+      });
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

@@ -21,6 +21,7 @@ Registries and maintainers (write records; need --server and --token):
 Package managers and auditors (verify; need --server and --log-key):
   verify-release   check a release: logged, signed, approved, not revoked
   verify-log       audit the whole log from scratch, with progress and a summary
+  verify-lockfile  check every package of a package-lock.json against the log
   status           fetch and verify the latest checkpoint against the trusted one
 
 Independent parties:
@@ -75,6 +76,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
         return await (await import("./cli-commands.js")).WRITE_COMMANDS[command]!(rest, io);
       case "request-approval":
         return await (await import("./cli-approvals.js")).APPROVAL_COMMANDS[command]!(rest, io);
+      case "verify-lockfile":
+        return await (await import("../cli/lockfile.js")).verifyLockfileCommand(rest, io);
       case "verify-release":
       case "verify-log":
       case "status":

@@ -59,6 +59,10 @@ describe("architecture", () => {
     expect(violations("explorer/src", (spec, typeOnly) => spec.startsWith("./") || spec.startsWith("../../client/") || (typeOnly && spec.startsWith("../../schema/")))).toEqual([]);
   });
 
+  it("integrations/ (plugins that run inside a registry) import only themselves, client/, cli/ and Node built-ins", () => {
+    expect(violations("integrations", (spec, typeOnly) => spec.startsWith("./") || spec.startsWith("../../client/") || spec.startsWith("../../cli/") || spec.startsWith("node:") || (typeOnly && spec.startsWith("../../schema/")) || spec === "../../dist/integrations/verdaccio/plugin.js")).toEqual([]);
+  });
+
   it("pg, kysely and the PGlite driver only in server/store/ and migrations/", () => {
     const bad: string[] = [];
     for (const dir of ["client", "cli", "schema", "server", "explorer/src", "migrations", "bin"]) {

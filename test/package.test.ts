@@ -75,9 +75,18 @@ describe("the published package, installed into an empty project", () => {
     expect(files).toContain("dist/server/store/pglite-init.mjs");
     expect(files).toContain("bin/ledger.js");
     expect(files).toContain("explorer/dist/app.js");
+    expect(files).toContain("dist/integrations/verdaccio/plugin.js");
+    expect(files).toContain("integrations/verdaccio/index.js");
+    expect(files).toContain("integrations/verdaccio/README.md");
     expect(files.filter((f) => /\.test\.|^test\/|^bench\/|\.png$|\.map$|^(client|server|cli|schema)\//.test(f))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(project, "node_modules", NAME, "package.json"), "utf8"));
     expect(Object.keys(pkg.dependencies)).not.toContain("tsx");
+  });
+
+  it("the Verdaccio plugin folder loads the way Verdaccio loads plugins (require of the folder)", () => {
+    const dir = join(project, "node_modules", NAME, "integrations", "verdaccio");
+    const r = run(process.execPath, ["-e", `const p = require(${JSON.stringify(dir)}); console.log(typeof p.default, typeof p.default.prototype.filter_metadata, typeof p.default.prototype.register_middlewares)`]);
+    expect(r.stdout.trim()).toBe("function function function");
   });
 
   it("plain node imports the client", () => {

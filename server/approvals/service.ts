@@ -45,6 +45,9 @@ export interface ApprovalServiceOptions {
   log?: (line: string) => void;
 }
 
+/** The event every long-poll also listens to: the service is closing. */
+const CLOSING = Symbol("closing");
+
 export class ApprovalService {
   readonly #o: ApprovalServiceOptions;
   readonly #now: () => Date;
@@ -54,6 +57,8 @@ export class ApprovalService {
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #closed = false;
+  /** Long-polls under way: answered, and awaited, on close. */
+  readonly #waits = new Set<Promise<unknown>>();
 
   constructor(o: ApprovalServiceOptions) {
     this.#o = o;
@@ -74,10 +79,12 @@ export class ApprovalService {
     tick();
   }
 
-  /** Stops the sweep and waits for what is under way (decisions, deliveries); the store may close after. */
+  /** Stops the sweep, answers the long-polls and waits for what is under way (decisions, deliveries); the store may close after. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#events.emit(CLOSING);
+    await Promise.allSettled([...this.#waits]);
     await this.#sweeping;
     await Promise.allSettled([...this.#locks.values()]);
     await this.#o.webhooks?.close();
@@ -143,19 +150,23 @@ export class ApprovalService {
   /** The request once decided, or as it is after `timeoutMs` (the long-poll of `?wait=decided`). */
   async waitDecided(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ApprovalRequestJson> {
     const first = await this.#reconciled(id);
-    if (first.state !== "pending") return this.get(id);
-    await new Promise<void>((resolve) => {
+    if (first.state !== "pending" || this.#closed) return this.get(id);
+    const waiting = new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.#events.off(id, done);
+        this.#events.off(CLOSING, done);
         signal?.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, Math.min(timeoutMs, first.expiresAt.getTime() - this.#now().getTime() + 50)));
       this.#events.on(id, done);
+      // Shutting down answers every long-poll at once (as it stands), so the server can close.
+      this.#events.on(CLOSING, done);
       signal?.addEventListener("abort", done);
-    });
-    return this.get(id);
+    }).then(() => this.get(id));
+    this.#waits.add(waiting);
+    return waiting.finally(() => this.#waits.delete(waiting));
   }
 
   /**

@@ -1,7 +1,8 @@
 /** The log's checkpoint signer: the client's note format, node:crypto's Ed25519. */
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { ed25519RandomSeed } from "../../client/ed25519.js";
+import { readSignerKeyFile } from "../../cli/key-file.js";
 import { formatSignerKey, formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519, signNote, type NoteSigner } from "../../client/note.js";
 import { ed25519SignNode, privateKeyFromSeed } from "../crypto.js";
 
@@ -52,22 +53,7 @@ export function writeNewKeyFile(path: string, name: string): string {
 
 /** Reads a signer key file, refusing one that group or others may read or write. */
 export function readKeyFile(path: string): string {
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-  } catch {
-    throw new KeyFileError(`key file ${path} cannot be read`);
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new KeyFileError(`key file ${path} has mode ${(mode & 0o777).toString(8)}: it must not be accessible to group or others (chmod 600)`);
-  }
-  const skey = readFileSync(path, "utf8").trim();
-  try {
-    parseSignerKey(skey);
-  } catch (e) {
-    throw new KeyFileError(`key file ${path} is not a signer key: ${(e as Error).message}`);
-  }
-  return skey;
+  return readSignerKeyFile(path, (m) => new KeyFileError(m));
 }
 
 /** Loads the log key from `path`, creating it with `name` on first start when `create` is set. */
