@@ -4,7 +4,7 @@ import { CliError } from "./errors.js";
 
 export type Spec = Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
 export const COMMON: Spec = { server: { type: "string" }, token: { type: "string" }, namespace: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } };
-export const RELEASE: Spec = { package: { type: "string" }, version: { type: "string" }, artifact: { type: "string", multiple: true } };
+export const RELEASE: Spec = { package: { type: "string" }, version: { type: "string" }, artifact: { type: "string", multiple: true }, sha512: { type: "boolean" } };
 export const VERIFY: Spec = {
   "log-key": { type: "string" },
   state: { type: "string" },

@@ -25,7 +25,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage, 3 the server could not be used.`;
 
 
 export const VERIFY_HELP: Record<string, string> = {
-  "verify-release": `Usage: ledger verify-release --namespace NS --package P --version V FILE… [--mirror URL]… [--witness VKEY]… [--quorum k]
+  "verify-release": `Usage: ledger verify-release --namespace NS --package P --version V FILE… [--sha512] [--artifact name=sha256[:sha512]]… [--mirror URL]… [--witness VKEY]… [--quorum k]
 
 Checks a release the way a package manager does: the log's checkpoint is signed and
 consistent with the trusted one, the release is included, signed by a current publish
@@ -50,7 +50,7 @@ export const VERIFY_COMMANDS: Record<string, (args: string[], io: Out) => Promis
     if (v.help) return io.out(VERIFY_HELP["verify-release"] + "\n"), 0;
     need(v, "namespace", "package", "version");
     const client = clientFrom(v);
-    const r = await client.verifyRelease({ namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact) });
+    const r = await client.verifyRelease({ namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact, v.sha512 === true) });
     const bg = r.breakGlass.involved ? `; break-glass records in this namespace at ${r.breakGlass.indices.join(", ")}` : "";
     const who = r.approvers.map((a) => `\n  approved by ${a.label ?? "(no label)"} ${a.keyId.slice(0, 16)}… ${a.kind === "passkey" ? `passkey, UV ${a.userVerified ? "yes" : "no"}` : "Ed25519 key"}, counted in ${a.groups.length ? a.groups.join(", ") : "no group (the requester)"}`);
     report(io, v, `ok: ${r.package}@${r.version} logged at ${r.index} (tree ${r.treeSize}), signed by ${r.signedBy.join(", ")}, approved${r.approvalIndex !== null ? ` at ${r.approvalIndex}` : " (no approval groups)"}, not revoked${bg}${who.join("")}`, { ok: true, ...r });

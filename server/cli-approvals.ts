@@ -40,7 +40,7 @@ function requestId(s: string): string {
 }
 
 export const APPROVAL_HELP: Record<string, string> = {
-  "request-approval": `Usage: ledger request-approval --namespace NS --package P --version V FILE… [--artifact name=sha256]… [--requester KEYID] [--callback URL] [--expires-in SECONDS] [--timeout SECONDS] [--no-wait]
+  "request-approval": `Usage: ledger request-approval --namespace NS --package P --version V FILE… [--sha512] [--artifact name=sha256[:sha512]]… [--requester KEYID] [--callback URL] [--expires-in SECONDS] [--timeout SECONDS] [--no-wait]
 
 Opens an approval request for a logged release (the approval service pushes it to
 every approver of the namespace's policy), prints its approve URL, and waits for
@@ -71,7 +71,7 @@ export const APPROVAL_COMMANDS: Record<string, (args: string[], io: Out) => Prom
     const expiresIn = int("expires-in");
     const timeout = int("timeout");
     const base = server(v);
-    const body = { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), ...(v.requester ? { requester: v.requester } : {}), ...(v.callback ? { callbackUrl: v.callback } : {}), ...(expiresIn !== undefined ? { expiresIn } : {}) };
+    const body = { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact, v.sha512 === true), ...(v.requester ? { requester: v.requester } : {}), ...(v.callback ? { callbackUrl: v.callback } : {}), ...(expiresIn !== undefined ? { expiresIn } : {}) };
     const opened = await call<{ id: string; url: string; expiresAt: string }>(base, "POST", "/v1/approval-requests", body, token);
     io.err(escapeTerminal(`ledger: approval request ${opened.id} open until ${opened.expiresAt}: ${opened.url}`) + "\n");
     if (v["no-wait"]) return report(io, v, opened.url, opened), 0;
@@ -99,7 +99,7 @@ export async function approveRequest(v: Record<string, any>, io: Out): Promise<n
   const request = { namespace: r.namespace, package: r.package, version: r.version, artifacts: r.artifacts, requester: r.requester };
   const reject = v.reject === true;
   const message = reject ? rejectionSigningMessage(request) : approvalSigningMessage(request);
-  io.err(escapeTerminal(`ledger: ${reject ? "rejecting" : "approving"} ${r.namespace} ${r.package}@${r.version} (${r.artifacts.map((a) => `${a.name} sha256:${a.sha256}`).join(", ")}), requested by ${r.requester}`) + "\n");
+  io.err(escapeTerminal(`ledger: ${reject ? "rejecting" : "approving"} ${r.namespace} ${r.package}@${r.version} (${r.artifacts.map((a) => `${a.name} sha256:${a.sha256}${a.sha512 ? ` sha512:${a.sha512}` : ""}`).join(", ")}), requested by ${r.requester}`) + "\n");
   const signature = { keyId: keyIdOf(key.publicKey), sig: encodeBase64(ed25519Sign(key.seed, message)) };
   const after = await call<ApprovalRequestJson>(base, "POST", `/v1/approval-requests/${id}/decisions`, { decision: reject ? "reject" : "approve", signature });
   report(io, v, `ok: ${reject ? "rejection" : "approval"} recorded; the request is ${after.state}${after.outcomeIndex ? ` (outcome at index ${after.outcomeIndex})` : ""}`, after);

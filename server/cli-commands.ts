@@ -38,12 +38,13 @@ ${WRITE_OPTIONS}`,
 Sets the namespace's approval policy: {"adminThreshold": n, "groups": [{"name",
 "members": [keyId…], "threshold": k, "excludeRequester": bool}]} (docs/records.md).
 ${WRITE_OPTIONS}`,
-  "sign-release": `Usage: ledger sign-release --package P --version V --key PUBLISH.key [--requester KEYID] FILE… [--artifact name=sha256]…
+  "sign-release": `Usage: ledger sign-release --package P --version V --key PUBLISH.key [--requester KEYID] FILE… [--sha512] [--artifact name=sha256[:sha512]]…
 
-Hashes each FILE (or takes --artifact name=sha256) and logs a release.sign record
-signed by a publish key.
+Hashes each FILE (SHA-256, and SHA-512 too with --sha512: an npm tarball's
+integrity), or takes --artifact name=sha256[:sha512], and logs a release.sign
+record signed by a publish key.
 ${WRITE_OPTIONS}`,
-  approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--artifact name=sha256]… [--reject]
+  approve: `Usage: ledger approve --namespace NS --package P --version V --requester KEYID --key APPROVE.key FILE… [--sha512] [--artifact name=sha256[:sha512]]… [--reject]
        ledger approve --request ID|URL --key APPROVE.key --server URL [--reject]
 
 Signs an approval of the release's exact artifacts with an approve key and prints
@@ -53,7 +54,7 @@ rejecting ends the release for good (submit it with --decision rejected).
 With --request, signs the open approval request's release (shown first) and sends
 the decision to the approval service, which logs the outcome once every group is
 met (docs/approvals.md). Passkeys approve in the browser, on /approve/<id>.`,
-  "submit-outcome": `Usage: ledger submit-outcome --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE…
+  "submit-outcome": `Usage: ledger submit-outcome --package P --version V --requester KEYID --approval FILE… --decision approved|rejected --key PUBLISH.key FILE… [--sha512]
 
 Logs the approval outcome: the collected approvals (files printed by 'ledger approve';
 for --decision rejected, rejections printed by 'ledger approve --reject') and the
@@ -98,7 +99,7 @@ export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise
     const { v, files } = parse(args, { ...RELEASE, key: { type: "string" }, requester: { type: "string" } });
     if (v.help) return io.out(WRITE_HELP["sign-release"] + "\n"), 0;
     need(v, "namespace", "package", "version", "key");
-    const statement = { package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), ...(v.requester ? { requester: v.requester } : {}) };
+    const statement = { package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact, v.sha512 === true), ...(v.requester ? { requester: v.requester } : {}) };
     return write(io, v, signRecordWith({ type: "release.sign", namespace: v.namespace, statement }, [loadKey(v.key)]), `${v.package}@${v.version} signed`);
   },
 
@@ -107,7 +108,7 @@ export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise
     if (v.help) return io.out(WRITE_HELP.approve + "\n"), 0;
     if (v.request !== undefined) return approveRequest(v, io);
     need(v, "namespace", "package", "version", "key", "requester");
-    const a = approvalWith(loadKey(v.key), { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), requester: v.requester }, v.reject === true);
+    const a = approvalWith(loadKey(v.key), { namespace: v.namespace, package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact, v.sha512 === true), requester: v.requester }, v.reject === true);
     io.out(JSON.stringify(a) + "\n");
     return 0;
   },
@@ -123,7 +124,7 @@ export const WRITE_COMMANDS: Record<string, (args: string[], io: Out) => Promise
         throw new CliError(`cannot read approval ${f}`, 2);
       }
     });
-    const statement = { package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact), requester: v.requester, approvals, decision: v.decision };
+    const statement = { package: v.package, version: v.version, artifacts: artifactsFrom(files, v.artifact, v.sha512 === true), requester: v.requester, approvals, decision: v.decision };
     return write(io, v, signRecordWith({ type: "approval.outcome", namespace: v.namespace, statement }, [loadKey(v.key)]), `outcome ${v.decision}`);
   },
 };
