@@ -172,7 +172,12 @@ export default class LedgerPlugin {
     } catch (e) {
       // Verdaccio serves the unfiltered manifest when a filter throws: answer with no versions instead.
       this.#logger.error({ name: manifest.name, err: (e as Error).message }, "ledger: filtering @{name} failed (@{err}); serving it with no versions");
-      return { ...manifest, versions: {}, "dist-tags": {}, time: {} };
+      const empty = { versions: {}, "dist-tags": {}, time: {} };
+      try {
+        return { ...manifest, ...empty };
+      } catch {
+        return { name: manifest.name, ...empty };
+      }
     }
   }
 
