@@ -13,6 +13,7 @@ export const VERIFY: Spec = {
   mirror: { type: "string", multiple: true },
   witness: { type: "string", multiple: true },
   quorum: { type: "string" },
+  policy: { type: "string" },
 };
 
 export function parse(args: string[], spec: Spec) {

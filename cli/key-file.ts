@@ -1,6 +1,6 @@
 /** Signer key files as every writer reads them: mode 0600 or refused, and a valid C2SP signer key. */
 import { readFileSync, statSync } from "node:fs";
-import { parseSignerKey } from "../client/note.js";
+import { parseCosignerKey } from "../client/note.js";
 
 /** Reads a signer key file, refusing one that group or others may read or write; `fail` makes the caller's error. */
 export function readSignerKeyFile(path: string, fail: (message: string) => Error = (m) => new Error(m)): string {
@@ -15,7 +15,7 @@ export function readSignerKeyFile(path: string, fail: (message: string) => Error
   }
   const skey = readFileSync(path, "utf8").trim();
   try {
-    parseSignerKey(skey);
+    parseCosignerKey(skey); // an Ed25519 key, or a mirror's ML-DSA-44 cosigner key
   } catch (e) {
     throw fail(`key file ${path} is not a signer key: ${(e as Error).message}`);
   }

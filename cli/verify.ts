@@ -3,7 +3,9 @@
  * folder depends on client/ only (and Node): it never loads the server, its
  * database drivers or zod.
  */
+import { readFileSync } from "node:fs";
 import { createVerifier } from "../client/note.js";
+import { parsePolicy, type TlogPolicy } from "../client/policy.js";
 import { LedgerClient, type LedgerClientOptions } from "../client/ledger-client.js";
 import { parseCoreKeys } from "../client/replay.js";
 import { artifactsFrom } from "./artifacts.js";
@@ -20,6 +22,8 @@ Verifying options:
   --state <file>        where the trusted checkpoint is kept; later runs refuse a fork
   --break-glass accept|refuse   whether records signed by core keys count (refuse)
   --core-keys <k>       <threshold>:<base64 key>,… for --break-glass accept
+  --policy <file>       a C2SP tlog-policy: its log, witnesses and quorum (k-of-n groups);
+                        the checkpoint must carry cosignatures that meet it
   --json                machine-readable output
 Exit codes: 0 ok, 1 a check failed, 2 usage, 3 the server could not be used.`;
 
@@ -91,9 +95,27 @@ export const VERIFY_COMMANDS: Record<string, (args: string[], io: Out) => Promis
   },
 };
 
+/** A C2SP tlog-policy file (`--policy`), or undefined. */
+export function policyFrom(v: Record<string, any>): TlogPolicy | undefined {
+  if (v.policy === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(v.policy, "utf8");
+  } catch (e) {
+    throw new CliError(`--policy: cannot read ${v.policy}: ${(e as Error).message}`, 2);
+  }
+  try {
+    return parsePolicy(text);
+  } catch (e) {
+    throw new CliError(`--policy ${v.policy}: ${(e as Error).message}`, 2);
+  }
+}
+
 export function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, total: bigint) => void, extra: Pick<LedgerClientOptions, "fetch" | "onRecord"> = {}): LedgerClient {
-  const logKey = v["log-key"] ?? process.env.LEDGER_LOG_KEY;
-  if (!logKey) throw new CliError("--log-key <vkey> (or LEDGER_LOG_KEY) is required", 2);
+  const policy = policyFrom(v);
+  // A policy that names exactly one log gives its key.
+  const logKey = v["log-key"] ?? process.env.LEDGER_LOG_KEY ?? (policy?.logs.length === 1 ? policy.logs[0]!.vkey : undefined);
+  if (!logKey) throw new CliError("--log-key <vkey> (or LEDGER_LOG_KEY, or a --policy naming one log) is required", 2);
   const breakGlass = v["break-glass"] ?? "refuse";
   if (breakGlass !== "accept" && breakGlass !== "refuse") throw new CliError("--break-glass must be accept or refuse", 2);
   const witnesses = (v.witness ?? []).map((w: string) => createVerifier(w));
@@ -108,6 +130,7 @@ export function clientFrom(v: Record<string, any>, onProgress?: (done: bigint, t
     verify: ed25519VerifyNode, // node:crypto: the same strict RFC 8032 answers as noble, ~10x faster
     ...(coreKeys ? { coreKeys: parseCoreKeys(coreKeys) } : {}),
     ...(k !== undefined ? { quorum: { witnesses, k, mirrors } } : {}),
+    ...(policy ? { policy } : {}),
     ...(v.state ? { state: new FileStateStore(v.state) } : {}),
     ...(onProgress ? { onProgress } : {}),
     ...extra,

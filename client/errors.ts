@@ -41,6 +41,7 @@ export type RuleCode =
 
 export type FormatErrorCode =
   | "bad_base64"
+  | "bad_policy"
   | "bad_hex"
   | "bad_json"
   | "bad_note"

@@ -13,6 +13,7 @@ export * from "./record-shape.js";
 export * from "./replay.js";
 export * from "./quorum.js";
 export * from "./tlog-proof.js";
+export * from "./policy.js";
 export * from "./ledger-client.js";
 export * from "./tiles.js";
 export * from "./evidence.js";

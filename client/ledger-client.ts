@@ -15,6 +15,7 @@ import { LogBuilder } from "./log-builder.js";
 import { consistencyProofRanges, hashRanges, inclusionProofRanges } from "./merkle-tree.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 import { createVerifier, type NoteVerifier } from "./note.js";
+import { requirePolicy, type TlogPolicy } from "./policy.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
 import { releaseStatus, Replayer, type Artifact, type BreakGlassPolicy, type CoreKeys, type ReplayEvent, type Verify } from "./replay.js";
 import { canonicalize } from "./jcs.js";
@@ -47,6 +48,12 @@ export interface LedgerClientOptions {
   coreKeys?: CoreKeys;
   /** Cosigner quorum and mirrors that vouch for checkpoints. */
   quorum?: Quorum & { mirrors?: string[] };
+  /**
+   * A C2SP tlog-policy: the checkpoint must carry cosignatures that meet its
+   * quorum (witnesses and k-of-n groups). When it lists logs, the log key
+   * must be one of them.
+   */
+  policy?: TlogPolicy;
   state?: TrustedStateStore;
   fetch?: typeof globalThis.fetch;
   verify?: Verify;
@@ -118,6 +125,9 @@ export class LedgerClient {
     this.#opts = opts;
     this.#log = createVerifier(opts.logKey);
     this.origin = this.#log.name;
+    if (opts.policy && opts.policy.logs.length > 0 && !opts.policy.logs.some((l) => l.key.name === this.#log.name && l.key.keyId === this.#log.keyId)) {
+      throw new PolicyError("quorum", `the log key ${this.#log.name}+${this.#log.keyId.toString(16).padStart(8, "0")} is not among the policy's logs`);
+    }
     this.#state = opts.state ?? new MemoryStateStore();
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.#sync = this.#freshSync();
@@ -179,7 +189,7 @@ export class LedgerClient {
   }
 
   #open(note: string): SignedCheckpoint {
-    return openCheckpoint(note, { origin: this.origin, logVerifier: this.#log, cosigners: this.#opts.quorum?.witnesses ?? [] });
+    return openCheckpoint(note, { origin: this.origin, logVerifier: this.#log, cosigners: [...(this.#opts.quorum?.witnesses ?? []), ...(this.#opts.policy?.witnesses.map((w) => w.verifier) ?? [])] });
   }
 
   /** The trusted checkpoint, if any was verified before. */
@@ -209,6 +219,7 @@ export class LedgerClient {
     }
     if (trusted) await this.#checkConsistent(trusted, candidate, this.#opts.url);
     if (this.#opts.quorum) await this.#checkQuorum(candidate);
+    if (this.#opts.policy) requirePolicy(candidate, this.#opts.policy);
     if (trusted && candidate.treeSize === trusted.treeSize) return trusted;
     await this.#state.save(note);
     return candidate;

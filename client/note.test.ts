@@ -22,7 +22,14 @@ import {
   signNote,
   SIG_TYPE_COSIGNATURE,
   SIG_TYPE_ED25519,
+  SIG_TYPE_MLDSA44_COSIGNATURE,
+  cosignatureTime,
+  formatMldsaSignerKey,
+  mldsaCosignedMessage,
+  parseCosignerKey,
 } from "./note.js";
+import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
+import { concatBytes, uint64BE } from "./bytes.js";
 
 // golang.org/x/mod/sumdb/note documentation example (data only).
 const GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
@@ -168,6 +175,68 @@ describe("cosignatures (type 0x04)", () => {
     expect(code(() => openCheckpoint(tampered, { origin: "log.example", logVerifier: logV, cosigners: [wv] }))).toBe("invalid_signature");
     // A checkpoint signed only by the witness is not a log checkpoint.
     expect(code(() => openCheckpoint("" + text + "\n" + cosigned.split("\n\n")[1]!.split("\n")[1] + "\n", { origin: "log.example", logVerifier: logV, cosigners: [wv] }))).toBe("no_verified_signature");
+  });
+});
+
+describe("ML-DSA-44 cosignatures (type 0x06)", () => {
+  const VECTORS = join(import.meta.dirname, "../test/vectors/c2sp");
+
+  it("verifies torchwood's ML-DSA-44 signed checkpoint (another implementation's bytes)", () => {
+    const vkey = readFileSync(join(VECTORS, "mldsa-log.vkey"), "utf8").trim();
+    const note = readFileSync(join(VECTORS, "mldsa-log.checkpoint"), "utf8");
+    const k = parseVerifierKey(vkey);
+    expect(k.sigType).toBe(SIG_TYPE_MLDSA44_COSIGNATURE);
+    expect(k.publicKey).toHaveLength(1312);
+    const v = createVerifier(vkey);
+    const opened = openNote(note, [v]);
+    expect(opened.sigs).toHaveLength(1);
+    expect(cosignatureTime(opened.sigs[0]!)).toBe(0n);
+    // One changed byte of the signature, the size or the root: refused.
+    const line = note.split("\n").find((l) => l.startsWith("\u2014 "))!;
+    const raw = parseBase64(line.split(" ")[2]!);
+    raw[100]! ^= 1;
+    expect(code(() => openNote(note.replace(line, `\u2014 example.com/mldsa-log ${encodeBase64(raw)}`), [v]))).toBe("invalid_signature");
+    expect(code(() => openNote(note.replace("\n1\n", "\n2\n"), [v]))).toBe("invalid_signature");
+    expect(code(() => openNote(note.replace("+zoE", "+zoF"), [v]))).toBe("invalid_signature");
+  });
+
+  it("signs and verifies the subtree/v1 message, which binds cosigner name, time, origin, size and root", async () => {
+    const skey = formatMldsaSignerKey("witness.example/pq", seed(9));
+    const k = parseCosignerKey(skey);
+    expect(k.alg).toBe("ml-dsa-44");
+    expect(k.keyId).toBe(computeKeyId("witness.example/pq", SIG_TYPE_MLDSA44_COSIGNATURE, k.publicKey));
+    const { secretKey } = ml_dsa44.keygen(seed(9));
+    const text = formatCheckpoint({ origin: "log.example", treeSize: 5n, rootHash: new Uint8Array(32).fill(7), extensions: ["ext line"] });
+    const note = await signNote(text, [createNoteSigner("log.example", seed(3))]);
+    const logV = createVerifier(formatVerifierKey("log.example", SIG_TYPE_ED25519, ed25519PublicKey(seed(3))));
+    const sign = (m: Parameters<typeof mldsaCosignedMessage>[0]) => formatSignatureLine("witness.example/pq", k.keyId, concatBytes(uint64BE(m.time), ml_dsa44.sign(mldsaCosignedMessage(m), secretKey)));
+    const good = { cosigner: "witness.example/pq", time: 1_800_000_000n, origin: "log.example", start: 0n, end: 5n, hash: new Uint8Array(32).fill(7) };
+    const wv = createVerifier(formatVerifierKey("witness.example/pq", SIG_TYPE_MLDSA44_COSIGNATURE, k.publicKey));
+    const open = (line: string) => code(() => openCheckpoint(note + line, { origin: "log.example", logVerifier: logV, cosigners: [wv] }));
+    expect(open(sign(good))).toBe("ok");
+    expect(cosignatureTime(openCheckpoint(note + sign(good), { origin: "log.example", logVerifier: logV, cosigners: [wv] }).note.sigs[1]!)).toBe(1_800_000_000n);
+    // Extension lines are not covered (the spec says so): the same cosignature holds without them.
+    const bare = await signNote(formatCheckpoint({ origin: "log.example", treeSize: 5n, rootHash: new Uint8Array(32).fill(7), extensions: [] }), [createNoteSigner("log.example", seed(3))]);
+    expect(code(() => openCheckpoint(bare + sign(good), { origin: "log.example", logVerifier: logV, cosigners: [wv] }))).toBe("ok");
+    for (const bad of [{ cosigner: "other.example/pq" }, { origin: "other.example" }, { end: 4n }, { start: 1n }, { hash: new Uint8Array(32).fill(8) }]) {
+      expect(open(sign({ ...good, ...bad })), JSON.stringify(Object.keys(bad))).toBe("invalid_signature");
+    }
+    // The signed timestamp is the one on the line.
+    const line = sign(good);
+    const raw = parseBase64(line.trim().split(" ")[2]!);
+    raw[11]! ^= 1;
+    expect(open(`\u2014 witness.example/pq ${encodeBase64(raw)}\n`)).toBe("invalid_signature");
+    // An Ed25519-sized signature under an ML-DSA key is refused, not misread.
+    expect(open(formatSignatureLine("witness.example/pq", k.keyId, new Uint8Array(72)))).toBe("invalid_signature");
+  });
+
+  it("refuses malformed ML-DSA keys", () => {
+    const pub = ml_dsa44.keygen(seed(9)).publicKey;
+    expect(code(() => parseVerifierKey(formatVerifierKey("w", SIG_TYPE_MLDSA44_COSIGNATURE, pub.slice(1))))).toBe("bad_vkey");
+    const skey = formatMldsaSignerKey("w", seed(9));
+    expect(code(() => parseCosignerKey(skey.replace(/\+[0-9a-f]{8}\+/, "+00000000+")))).toBe("bad_key");
+    expect(code(() => parseSignerKey(skey))).toBe("bad_key"); // not an Ed25519 record or log key
+    expect(parseCosignerKey(formatSignerKey("w", seed(2))).alg).toBe("ed25519");
   });
 });
 

@@ -1,15 +1,21 @@
 /**
  * C2SP signed-note: parsing, verification (after Go's sumdb/note.Open),
- * signing, key IDs and vkey strings. Ed25519 (type 0x01) note signatures and
- * Ed25519 cosignatures (type 0x04, C2SP tlog-cosignature) are supported.
+ * signing, key IDs and vkey strings. Ed25519 (type 0x01) note signatures,
+ * and C2SP tlog-cosignature cosignatures: Ed25519 (type 0x04) and ML-DSA-44
+ * (type 0x06, FIPS 204, over the `subtree/v1` message).
  */
-import { concatBytes, encodeBase64, parseBase64, utf8 } from "./bytes.js";
+import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
+import { concatBytes, encodeBase64, parseBase64, uint64BE, utf8 } from "./bytes.js";
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from "./ed25519.js";
 import { FormatError, SignatureError } from "./errors.js";
 import { sha256 } from "./hash.js";
 
 export const SIG_TYPE_ED25519 = 0x01;
 export const SIG_TYPE_COSIGNATURE = 0x04;
+/** ML-DSA-44 cosignatures (C2SP tlog-cosignature): a timestamped signature over `subtree/v1`. */
+export const SIG_TYPE_MLDSA44_COSIGNATURE = 0x06;
+export const MLDSA44_PUBLIC_KEY_SIZE = 1312;
+export const MLDSA44_SIGNATURE_SIZE = 2420;
 /** Go's sumdb/note stops parsing after this many signatures. */
 export const MAX_SIGNATURES = 100;
 
@@ -181,6 +187,9 @@ export function parseVerifierKey(vkey: string): VerifierKey {
   if ((sigType === SIG_TYPE_ED25519 || sigType === SIG_TYPE_COSIGNATURE) && publicKey.length !== 32) {
     throw new FormatError("bad_vkey", "ed25519 vkey must hold a 32-byte key");
   }
+  if (sigType === SIG_TYPE_MLDSA44_COSIGNATURE && publicKey.length !== MLDSA44_PUBLIC_KEY_SIZE) {
+    throw new FormatError("bad_vkey", `ml-dsa-44 vkey must hold a ${MLDSA44_PUBLIC_KEY_SIZE}-byte key`);
+  }
   const keyId = computeKeyId(name, sigType, publicKey);
   if (hex8(keyId) !== idHex) throw new FormatError("bad_vkey", "vkey key id does not match its key");
   return { name, keyId, sigType, publicKey };
@@ -204,7 +213,58 @@ export function createVerifier(vkey: string | VerifierKey): NoteVerifier {
       },
     };
   }
+  if (k.sigType === SIG_TYPE_MLDSA44_COSIGNATURE) {
+    return {
+      name: k.name,
+      keyId: k.keyId,
+      verify: (text, sig) => {
+        if (sig.length !== 8 + MLDSA44_SIGNATURE_SIZE) return false;
+        const time = new DataView(sig.buffer, sig.byteOffset, 8).getBigUint64(0, false);
+        if (time >= 1n << 63n) return false;
+        const msg = mldsaCosignedMessageFromNote(k.name, time, text);
+        if (!msg) return false;
+        try {
+          return ml_dsa44.verify(sig.subarray(8), msg, k.publicKey);
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
   throw new FormatError("bad_vkey", `unsupported signature type 0x${k.sigType.toString(16).padStart(2, "0")}`);
+}
+
+/**
+ * The message an ML-DSA-44 cosigner signs (C2SP tlog-cosignature
+ * `cosigned_message`): "subtree/v1\n\0", the cosigner's name, the timestamp,
+ * the log's origin, start and end of the (sub)tree and its root hash. For a
+ * checkpoint start is 0 and end its size; extension lines are not covered.
+ */
+export function mldsaCosignedMessage(m: { cosigner: string; time: bigint; origin: string; start: bigint; end: bigint; hash: Uint8Array }): Uint8Array {
+  const name = utf8(m.cosigner);
+  const origin = utf8(m.origin);
+  if (name.length < 1 || name.length > 255 || origin.length < 1 || origin.length > 255) throw new FormatError("bad_note", "cosigner name and origin must be 1 to 255 bytes");
+  if (m.hash.length !== 32) throw new FormatError("bad_note", "the hash must be 32 bytes");
+  return concatBytes(utf8("subtree/v1\n\0"), new Uint8Array([name.length]), name, uint64BE(m.time), new Uint8Array([origin.length]), origin, uint64BE(m.start), uint64BE(m.end), m.hash);
+}
+
+/** The cosigned message for a checkpoint note's text, or undefined when the text is not a checkpoint. */
+function mldsaCosignedMessageFromNote(cosigner: string, time: bigint, text: Uint8Array): Uint8Array | undefined {
+  const lines = new TextDecoder().decode(text).split("\n");
+  if (lines.length < 4 || !/^(0|[1-9][0-9]{0,19})$/.test(lines[1]!)) return undefined;
+  let hash: Uint8Array;
+  try {
+    hash = parseBase64(lines[2]!);
+  } catch {
+    return undefined;
+  }
+  const end = BigInt(lines[1]!);
+  if (hash.length !== 32 || end >= 1n << 64n || lines[0]!.length === 0) return undefined;
+  try {
+    return mldsaCosignedMessage({ cosigner, time, origin: lines[0]!, start: 0n, end, hash });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The message an Ed25519 cosigner signs (C2SP tlog-cosignature v1). */
@@ -212,9 +272,9 @@ export function cosignatureMessage(time: bigint, text: Uint8Array): Uint8Array {
   return concatBytes(utf8(`cosignature/v1\ntime ${time}\n`), text);
 }
 
-/** The timestamp carried by a verified cosignature. */
+/** The timestamp carried by a verified cosignature (Ed25519 or ML-DSA-44). */
 export function cosignatureTime(sig: NoteSignature): bigint {
-  if (sig.sig.length !== 72) throw new FormatError("bad_note", "not a cosignature");
+  if (sig.sig.length !== 72 && sig.sig.length !== 8 + MLDSA44_SIGNATURE_SIZE) throw new FormatError("bad_note", "not a cosignature");
   return new DataView(sig.sig.buffer, sig.sig.byteOffset, 8).getBigUint64(0, false);
 }
 
@@ -252,6 +312,48 @@ export function parseSignerKey(skey: string): SignerKey {
   const keyId = computeKeyId(name, SIG_TYPE_ED25519, publicKey);
   if (hex8(keyId) !== idHex) throw new FormatError("bad_key", "signer key id does not match its key");
   return { name, keyId, seed, publicKey };
+}
+
+/** A cosigner's key: an Ed25519 seed (Go's signer-key format, cosigning as type 0x04) or an ML-DSA-44 seed (type 0x06). */
+export interface CosignerKey {
+  alg: "ed25519" | "ml-dsa-44";
+  name: string;
+  /** The key ID of its cosignatures (over type 0x04 or 0x06). */
+  keyId: number;
+  sigType: typeof SIG_TYPE_COSIGNATURE | typeof SIG_TYPE_MLDSA44_COSIGNATURE;
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+/** `PRIVATE+KEY+<name>+<hex8>+<base64(0x06 || 32-byte seed)>`: an ML-DSA-44 cosigner key (FIPS 204 key generation from the seed). */
+export function formatMldsaSignerKey(name: string, seed: Uint8Array): string {
+  if (!isValidKeyName(name)) throw new FormatError("bad_key", "invalid key name");
+  if (seed.length !== 32) throw new FormatError("bad_key", "an ml-dsa-44 seed is 32 bytes");
+  const id = computeKeyId(name, SIG_TYPE_MLDSA44_COSIGNATURE, ml_dsa44.keygen(seed).publicKey);
+  return `PRIVATE+KEY+${name}+${hex8(id)}+${encodeBase64(concatBytes(new Uint8Array([SIG_TYPE_MLDSA44_COSIGNATURE]), seed))}`;
+}
+
+/** untrusted: a cosigner key file's key, Ed25519 (Go's format) or ML-DSA-44. */
+export function parseCosignerKey(skey: string): CosignerKey {
+  const parts = typeof skey === "string" ? splitPlus(skey.trim(), 5) : [];
+  let raw: Uint8Array | undefined;
+  try {
+    raw = parts.length === 5 ? parseBase64(parts[4]!) : undefined;
+  } catch {
+    raw = undefined;
+  }
+  if (raw?.[0] !== SIG_TYPE_MLDSA44_COSIGNATURE) {
+    const k = parseSignerKey(skey);
+    return { alg: "ed25519", name: k.name, keyId: computeKeyId(k.name, SIG_TYPE_COSIGNATURE, k.publicKey), sigType: SIG_TYPE_COSIGNATURE, seed: k.seed, publicKey: k.publicKey };
+  }
+  const [p0, p1, name, idHex] = parts as [string, string, string, string];
+  if (p0 !== "PRIVATE" || p1 !== "KEY" || !isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex)) throw new FormatError("bad_key", "invalid signer key name or key id");
+  if (raw.length !== 33) throw new FormatError("bad_key", "an ml-dsa-44 signer key holds a 32-byte seed");
+  const seed = raw.slice(1);
+  const publicKey = ml_dsa44.keygen(seed).publicKey;
+  const keyId = computeKeyId(name, SIG_TYPE_MLDSA44_COSIGNATURE, publicKey);
+  if (hex8(keyId) !== idHex) throw new FormatError("bad_key", "signer key id does not match its key");
+  return { alg: "ml-dsa-44", name, keyId, sigType: SIG_TYPE_MLDSA44_COSIGNATURE, seed, publicKey };
 }
 
 /** An Ed25519 note signer on @noble/ed25519 (the server uses node:crypto for the same bytes). */

@@ -7,6 +7,7 @@ import { openCheckpoint, type SignedCheckpoint } from "./checkpoint.js";
 import { FormatError } from "./errors.js";
 import { verifyInclusion } from "./merkle-verify.js";
 import type { NoteVerifier } from "./note.js";
+import { requirePolicy, type TlogPolicy } from "./policy.js";
 import { requireCosignatures, type Quorum } from "./quorum.js";
 
 const HEADER = "c2sp.org/tlog-proof@v1";
@@ -48,6 +49,8 @@ export interface OfflineTrust {
   origin: string;
   logVerifier: NoteVerifier;
   quorum?: Quorum;
+  /** A C2SP tlog-policy whose quorum the checkpoint's cosignatures must meet. */
+  policy?: TlogPolicy;
 }
 
 /**
@@ -56,8 +59,9 @@ export interface OfflineTrust {
  */
 export function verifyTlogProof(text: string, leafHash: Uint8Array, trust: OfflineTrust): { index: bigint; checkpoint: SignedCheckpoint } {
   const p = parseTlogProof(text);
-  const cp = openCheckpoint(p.checkpoint, { origin: trust.origin, logVerifier: trust.logVerifier, cosigners: trust.quorum?.witnesses ?? [] });
+  const cp = openCheckpoint(p.checkpoint, { origin: trust.origin, logVerifier: trust.logVerifier, cosigners: [...(trust.quorum?.witnesses ?? []), ...(trust.policy?.witnesses.map((w) => w.verifier) ?? [])] });
   if (trust.quorum) requireCosignatures(cp, trust.quorum);
+  if (trust.policy) requirePolicy(cp, trust.policy);
   verifyInclusion(p.index, cp.treeSize, leafHash, p.proof, cp.rootHash);
   return { index: p.index, checkpoint: cp };
 }

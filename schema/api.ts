@@ -16,7 +16,13 @@ export const LogInfoResponse = z.strictObject({
   rootHash: hash,
   checkpoint: z.string(),
   /** The witnesses (cosigner vkeys) whose quorum /checkpoint waits for, when configured. */
-  witnesses: z.strictObject({ quorum: z.int(), vkeys: z.array(z.string()) }).optional(),
+  witnesses: z
+    .strictObject({
+      quorum: z.int().describe("the fewest cosignatures that can meet the quorum"),
+      vkeys: z.array(z.string()),
+      policy: z.string().optional().describe("the C2SP tlog-policy the log was given (LEDGER_WITNESSES as a file): its groups are the quorum"),
+    })
+    .optional(),
 });
 
 export const EntryResponse = z.strictObject({ index: decimal, entry: base64, leafHash: hash });

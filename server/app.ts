@@ -43,7 +43,7 @@ export interface AppDeps {
   /** Prometheus metrics served at /metrics (default: a fresh registry). */
   metrics?: Metrics;
   /** Witnesses the log submits to, named in /v1/log so clients and the explorer can verify cosignatures. */
-  witnesses?: { quorum: number; vkeys: string[] };
+  witnesses?: { quorum: number; vkeys: string[]; policy?: string };
   /** Bytes of tree nodes kept in memory for proofs and tiles (default 64 MiB). */
   nodeCacheBytes?: number;
   /** The web explorer's routes (`/` and its assets), if served. */

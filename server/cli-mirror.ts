@@ -24,6 +24,8 @@ POST /add-checkpoint (C2SP tlog-witness), and cross-checks its peers.
   --database-url <url>  PostgreSQL instead of PGlite
   --key-file <path>     cosigner key (default <data-dir>/mirror.key, created on first start)
   --name <name>         cosigner key name for a new key (default mirror-<random>)
+  --cosigner-alg <alg>  ed25519 (default) or ml-dsa-44 (C2SP tlog-cosignature type 0x06,
+                        as witnesses SHOULD use) for a new key; an existing key must match
   --peer <url>          another mirror (or the log) to cross-check; repeatable
   --interval <ms>       poll interval (default 1000)
   --core-keys <k>       break-glass core keys (as LEDGER_CORE_KEYS); without, break-glass records are ignored
@@ -41,6 +43,7 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
     "database-url": { type: "string" },
     "key-file": { type: "string" },
     name: { type: "string" },
+    "cosigner-alg": { type: "string" },
     peer: { type: "string", multiple: true },
     interval: { type: "string" },
     "core-keys": { type: "string" },
@@ -65,12 +68,14 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
   } catch (e) {
     throw new CliError(`--core-keys: ${(e as Error).message}`, 2);
   }
+  const alg = v["cosigner-alg"];
+  if (alg !== undefined && alg !== "ed25519" && alg !== "ml-dsa-44") throw new CliError("--cosigner-alg must be ed25519 or ml-dsa-44", 2);
   const progress = progressLine(io, "mirror");
   const level = process.env.LEDGER_LOG_LEVEL || "info";
   if (!isLogLevel(level)) throw new CliError(`LEDGER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`, 2);
   const logger = createLogger({ level, name: "ledger-mirror" });
   const mirror = await createMirror(
-    { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, peers: v.peer ?? [], intervalMs, coreKeys },
+    { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, cosignerAlg: alg, peers: v.peer ?? [], intervalMs, coreKeys },
     {
       log: (l) => (/EQUIVOCATION|failed|cannot/.test(l) ? logger.error(l) : logger.info(l)),
       logger,

@@ -1,7 +1,7 @@
 /** `ledger serve | keygen | migrate | token`: the server's own commands (loaded only when used). */
 import { parseArgs } from "node:util";
 import { listen } from "./listen.js";
-import { formatVerifierKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
+import { formatVerifierKey, parseCosignerKey, parseSignerKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
 import { keyIdOf } from "../client/entry.js";
 import { ConfigError, DEFAULT_ORIGIN, loadConfig } from "./config.js";
 import { createLedger, openLockedStore, StartupError } from "./ledger.js";
@@ -55,14 +55,15 @@ Operations:
   GET /metrics          Prometheus metrics; GET /openapi.json the API description
 `;
 
-const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json] [--cosigner]
+const KEYGEN_HELP = `Usage: ledger keygen --name <name> [--out <file>] [--json] [--cosigner [--alg ed25519|ml-dsa-44]]
 
 Writes a new Ed25519 signer key (Go note format, mode 0600) to --out
 (default ./log.key; never overwrites) and prints its verifier key (vkey).
 For the log key the name must be the log's origin, e.g. example.com/ledger;
 for a namespace key any label (no spaces or '+'). --json also prints the
 base64 public key and the keyId that records use. --cosigner prints the
-cosignature (type 0x04) vkey of a mirror's key, for LEDGER_WITNESSES and clients.
+cosignature (type 0x04) vkey of a mirror's key, for LEDGER_WITNESSES and clients;
+with --alg ml-dsa-44 the key is an ML-DSA-44 cosigner key (type 0x06 vkey).
 `;
 
 const FLAG_ENV: Record<string, string> = {
@@ -136,11 +137,21 @@ async function serveCommand(args: string[], io: Out): Promise<number> {
 }
 
 function keygenCommand(args: string[], io: Out): number {
-  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, cosigner: { type: "boolean" } });
+  const values = parse(args, { name: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, cosigner: { type: "boolean" }, alg: { type: "string" } });
   if (values.help) return io.out(KEYGEN_HELP), 0;
   const name = (values.name as string | undefined) ?? process.env.LEDGER_ORIGIN;
   if (!name) throw new UsageError("keygen needs --name <origin>");
   const out = (values.out as string | undefined) ?? "log.key";
+  const alg = (values.alg as string | undefined) ?? "ed25519";
+  if (alg !== "ed25519" && alg !== "ml-dsa-44") throw new UsageError("--alg must be ed25519 or ml-dsa-44");
+  if (alg === "ml-dsa-44") {
+    if (!values.cosigner) throw new UsageError("--alg ml-dsa-44 makes a cosigner key: add --cosigner (log and namespace keys are Ed25519)");
+    const c = parseCosignerKey(writeNewKeyFile(out, name, "ml-dsa-44"));
+    io.err(`ledger: wrote ${out} (mode 0600)\n`);
+    const vkey = formatVerifierKey(c.name, c.sigType, c.publicKey);
+    io.out((values.json ? JSON.stringify({ vkey, alg, file: out }) : vkey) + "\n");
+    return 0;
+  }
   const k = parseSignerKey(writeNewKeyFile(out, name));
   io.err(`ledger: wrote ${out} (mode 0600)\n`);
   // A mirror's or witness's key signs cosignatures (type 0x04): its vkey says so.

@@ -156,7 +156,7 @@ export async function createLedger(config: Config, opts: LedgerOptions = {}): Pr
       ...(witnesses ? { servedCheckpoint: () => witnesses.served() } : {}),
       logger,
       metrics,
-      ...(config.witnesses ? { witnesses: { quorum: config.witnesses.quorum, vkeys: config.witnesses.witnesses.map((w) => w.vkey) } } : {}),
+      ...(config.witnesses ? { witnesses: { quorum: config.witnesses.quorum, vkeys: config.witnesses.witnesses.map((w) => w.vkey), ...(config.witnesses.policy ? { policy: config.witnesses.policy.text } : {}) } } : {}),
       ...(opts.explorer !== false ? { explorer: (a: Hono) => (explorerRoutes(a), approvalPageRoutes(a)) } : {}),
       approvals: approvalRoutes({ service: approvalService, enrollments, approvals: approvalStore, push, reader: store, namespaces, requireWriter }),
       beforeMetrics: async () => {

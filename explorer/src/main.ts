@@ -3,6 +3,7 @@
  * Proofs are verified here, in the browser, by the same client library that
  * package managers embed: the page never takes the server's word for inclusion.
  */
+import { policyCosigners, policyMet } from "../../client/policy.js";
 import { encodeBase64, encodeHex, parseBase64, parseHex } from "../../client/bytes.js";
 import type { SignedCheckpoint } from "../../client/checkpoint.js";
 import { keyIdOf, parseEntry, type Entry } from "../../client/entry.js";
@@ -14,7 +15,7 @@ import type { LedgerRecord } from "../../schema/records.js";
 // The wire shapes are schema/api.ts's, as types only: the bundle carries no zod.
 import type { EntriesJson, EntryJson, GrowthJson, InclusionProofJson, KeyJson, NamespaceEntriesJson, NamespaceJson, ReleaseJson } from "../../schema/api.js";
 import { h, link, short, svg } from "./dom.js";
-import { api, ApiFailure, enc, PIN_KEY, trust, verifiedCheckpoint, verifyEntryInclusion } from "./verify.js";
+import { api, ApiFailure, enc, PIN_KEY, trust, verifiedCheckpoint, verifyEntryInclusion, type Trust } from "./verify.js";
 
 
 // ---- rendering helpers --------------------------------------------------------
@@ -131,7 +132,10 @@ async function homePage(): Promise<Node[]> {
     ? h(
         "ul",
         { class: "sigs" },
-        cp.note.sigs.map((s) => h("li", { "data-sig": "verified" }, h("span", { class: "badge ok" }, "✓ verified"), ` ${s.name} `, h("code", {}, hex8(s.keyId)), s.name === t.info.origin ? " (log)" : " (cosignature)")),
+        cp.note.sigs.map((s) => {
+          const w = t.policy?.witnesses.find((x) => x.verifier.name === s.name && x.verifier.keyId === s.keyId);
+          return h("li", { "data-sig": "verified" }, h("span", { class: "badge ok" }, "✓ verified"), ` ${s.name} `, h("code", {}, hex8(s.keyId)), s.name === t.info.origin ? " (log)" : w ? ` (cosignature; policy witness ${w.name})` : " (cosignature)");
+        }),
         cp.note.unverifiedSigs.map((s) => h("li", { "data-sig": "unknown" }, h("span", { class: "badge" }, "unknown key"), ` ${s.name} `, h("code", {}, hex8(s.keyId)))),
       )
     : null;
@@ -146,7 +150,7 @@ async function homePage(): Promise<Node[]> {
         ["tree size", h("span", { id: "tree-size" }, (cp?.treeSize ?? size).toString())],
         ["root hash", h("code", {}, cp ? encodeBase64(cp.rootHash) : t.info.rootHash)],
         ["log key", keyLine],
-        ["witnesses", t.info.witnesses ? `quorum ${t.info.witnesses.quorum} of ${t.info.witnesses.vkeys.length}` : "none configured"],
+        ["witnesses", witnessLine(t, cp)],
       ]),
       sigs ? h("div", {}, h("h3", {}, "Signatures"), sigs) : null,
     ),
@@ -395,3 +399,15 @@ function start(): void {
 }
 
 start();
+
+/** The log's witness quorum, and for a policy whether this checkpoint's verified cosignatures meet it. */
+function witnessLine(t: Trust, cp: SignedCheckpoint | undefined): Node | string {
+  const w = t.info.witnesses;
+  if (!w) return "none configured";
+  if (t.policy === null) return h("span", { class: "badge danger", "data-policy": "unreadable" }, "the log's witness policy does not parse");
+  if (!t.policy) return `quorum ${w.quorum} of ${w.vkeys.length}`;
+  const name = t.policy.quorum?.name ?? "none";
+  if (!cp) return `policy quorum ${name} (${t.policy.witnesses.length} witnesses)`;
+  const ok = policyMet(t.policy, cp.note.sigs.map((s) => `${s.name}+${s.keyId}`));
+  return h("span", {}, h("span", { class: ok ? "badge ok" : "badge danger", "data-policy": ok ? "met" : "not-met" }, ok ? "✓ met" : "✗ not met"), ` policy quorum ${name}: cosigned by ${policyCosigners(cp, t.policy).join(", ") || "none of its witnesses"}`);
+}

@@ -2,6 +2,7 @@
  * What the explorer and the approval pages share: the API, and verification
  * in the browser (the checkpoint under the log key, inclusion proofs).
  */
+import { parsePolicy, type TlogPolicy } from "../../client/policy.js";
 import { encodeBase64, parseBase64 } from "../../client/bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
 import { LedgerError } from "../../client/errors.js";
@@ -48,6 +49,8 @@ export interface Trust {
   info: LogInfo;
   logVerifier: NoteVerifier;
   cosigners: NoteVerifier[];
+  /** The log's witness policy (C2SP tlog-policy), when it was given one; null when its text does not parse. */
+  policy?: TlogPolicy | null;
   /** The key checked against: pinned by the user, or the one this log serves. */
   pinned: boolean;
 }
@@ -56,7 +59,16 @@ export async function trust(): Promise<Trust> {
   const info = await api<LogInfo>("/v1/log");
   const pinnedKey = localStorage.getItem(PIN_KEY);
   const vkey = pinnedKey ?? info.verifierKey;
-  return { info, logVerifier: createVerifier(vkey), cosigners: (info.witnesses?.vkeys ?? []).map((v) => createVerifier(v)), pinned: pinnedKey !== null };
+  let policy: TlogPolicy | null | undefined;
+  if (info.witnesses?.policy !== undefined) {
+    try {
+      policy = parsePolicy(info.witnesses.policy);
+    } catch {
+      policy = null;
+    }
+  }
+  const cosigners = policy ? policy.witnesses.map((w) => w.verifier) : (info.witnesses?.vkeys ?? []).map((v) => createVerifier(v));
+  return { info, logVerifier: createVerifier(vkey), cosigners, ...(policy !== undefined ? { policy } : {}), pinned: pinnedKey !== null };
 }
 
 export async function verifiedCheckpoint(t: Trust): Promise<SignedCheckpoint> {

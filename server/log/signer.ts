@@ -1,9 +1,10 @@
 /** The log's checkpoint signer: the client's note format, node:crypto's Ed25519. */
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { ed25519RandomSeed } from "../../client/ed25519.js";
 import { readSignerKeyFile } from "../../cli/key-file.js";
-import { formatSignerKey, formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519, signNote, type NoteSigner } from "../../client/note.js";
+import { formatMldsaSignerKey, formatSignerKey, formatVerifierKey, parseSignerKey, SIG_TYPE_ED25519, signNote, type NoteSigner } from "../../client/note.js";
 import { ed25519SignNode, privateKeyFromSeed } from "../crypto.js";
 
 export interface LogSigner {
@@ -38,8 +39,8 @@ export class KeyFileError extends Error {
 }
 
 /** Writes a new Ed25519 signer key (Go note format) with mode 0600; never overwrites. */
-export function writeNewKeyFile(path: string, name: string): string {
-  const skey = formatSignerKey(name, ed25519RandomSeed());
+export function writeNewKeyFile(path: string, name: string, alg: "ed25519" | "ml-dsa-44" = "ed25519"): string {
+  const skey = alg === "ml-dsa-44" ? formatMldsaSignerKey(name, randomBytes(32)) : formatSignerKey(name, ed25519RandomSeed());
   mkdirSync(dirname(path), { recursive: true });
   try {
     writeFileSync(path, skey + "\n", { mode: 0o600, flag: "wx" });
@@ -56,9 +57,9 @@ export function readKeyFile(path: string): string {
   return readSignerKeyFile(path, (m) => new KeyFileError(m));
 }
 
-/** Loads the log key from `path`, creating it with `name` on first start when `create` is set. */
-export function loadOrCreateKey(path: string, name: string, create: boolean): { skey: string; created: boolean } {
+/** Loads the key at `path`, creating it with `name` (and `alg`) on first start when `create` is set. */
+export function loadOrCreateKey(path: string, name: string, create: boolean, alg: "ed25519" | "ml-dsa-44" = "ed25519"): { skey: string; created: boolean } {
   if (existsSync(path)) return { skey: readKeyFile(path), created: false };
   if (!create) throw new KeyFileError(`key file ${path} does not exist`);
-  return { skey: writeNewKeyFile(path, name), created: true };
+  return { skey: writeNewKeyFile(path, name, alg), created: true };
 }

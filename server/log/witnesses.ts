@@ -4,18 +4,42 @@
  * and serves /checkpoint with the cosignatures of the newest checkpoint that
  * reached the quorum.
  */
+import { readFileSync } from "node:fs";
 import { encodeBase64 } from "../../client/bytes.js";
-import { createVerifier, openNote, parseVerifierKey, SIG_TYPE_COSIGNATURE, type NoteVerifier } from "../../client/note.js";
+import { parsePolicy, policyMet, policyMinimum, type TlogPolicy } from "../../client/policy.js";
+import { createVerifier, openNote, parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_MLDSA44_COSIGNATURE, type NoteVerifier } from "../../client/note.js";
 import { consistencyProof } from "./proofs.js";
 import type { Store, StoredCheckpoint } from "../store/store.js";
 
 export interface WitnessConfig {
+  /** The fewest cosignatures that can meet the quorum (for a policy: of its k-of-n groups). */
   quorum: number;
   witnesses: Array<{ vkey: string; url: string }>;
+  /** When given as a C2SP tlog-policy file: the policy and its text. */
+  policy?: { parsed: TlogPolicy; text: string };
 }
 
-/** untrusted: `<quorum>:<vkey>@<url>,<vkey>@<url>…` (cosigner vkeys, type 0x04). */
-export function parseWitnesses(s: string): WitnessConfig {
+/**
+ * untrusted: `<quorum>:<vkey>@<url>,<vkey>@<url>…` (cosigner vkeys, type
+ * 0x04 or 0x06), or the path of a C2SP tlog-policy file whose witnesses
+ * have URLs (their tlog-witness submission prefixes).
+ */
+export function parseWitnesses(s: string, readFile: (path: string) => string = (p) => readFileSync(p, "utf8")): WitnessConfig {
+  if (!/^\d+:/.test(s.trim())) {
+    let text: string;
+    try {
+      text = readFile(s.trim());
+    } catch (e) {
+      throw new Error(`must be <quorum>:<vkey>@<url>,… or a tlog-policy file: cannot read ${s.trim()} (${(e as Error).message})`);
+    }
+    const parsed = parsePolicy(text);
+    const witnesses = parsed.witnesses.map((w) => {
+      if (!w.url || !/^https?:\/\//.test(w.url)) throw new Error(`policy witness ${w.name} needs an http(s) URL (its tlog-witness submission prefix): the log submits checkpoints to it`);
+      return { vkey: w.vkey, url: w.url };
+    });
+    if (parsed.quorum === null) throw new Error("a policy with quorum none needs no witnesses: leave LEDGER_WITNESSES unset");
+    return { quorum: policyMinimum(parsed), witnesses, policy: { parsed, text } };
+  }
   const m = /^(\d+):(.+)$/.exec(s.trim());
   if (!m) throw new Error("must be <quorum>:<vkey>@<url>,…");
   const witnesses = m[2]!.split(",").map((w) => {
@@ -23,7 +47,8 @@ export function parseWitnesses(s: string): WitnessConfig {
     if (at < 0) throw new Error(`witness ${JSON.stringify(w)} must be <vkey>@<url>`);
     const vkey = w.slice(0, at).trim();
     const url = w.slice(at + 1).trim();
-    if (parseVerifierKey(vkey).sigType !== SIG_TYPE_COSIGNATURE) throw new Error("witness vkeys must be cosignature (type 0x04) keys");
+    const t = parseVerifierKey(vkey).sigType;
+    if (t !== SIG_TYPE_COSIGNATURE && t !== SIG_TYPE_MLDSA44_COSIGNATURE) throw new Error("witness vkeys must be cosignature keys (type 0x04 Ed25519 or 0x06 ML-DSA-44)");
     if (!/^https?:\/\//.test(url)) throw new Error(`witness URL ${JSON.stringify(url)} must be http(s)`);
     return { vkey, url };
   });
@@ -68,7 +93,8 @@ export class WitnessSubmitter {
 
   /** The note /checkpoint serves: the newest checkpoint with a quorum of cosignatures. */
   async served(): Promise<string | undefined> {
-    const c = await this.#store.latestCosigned(this.#config.quorum);
+    const policy = this.#config.policy?.parsed;
+    const c = await this.#store.latestCosigned(policy ? (ws) => policyMet(policy, ws) : this.#config.quorum);
     return c && c.checkpoint.note + c.lines.join("");
   }
 

@@ -1,30 +1,54 @@
-/** A mirror's cosigner: C2SP cosignature/v1 (type 0x04) with a key of its own. */
-import { uint64BE, concatBytes } from "../../client/bytes.js";
-import { computeKeyId, cosignatureMessage, formatSignatureLine, formatVerifierKey, parseNote, parseSignerKey, SIG_TYPE_COSIGNATURE } from "../../client/note.js";
-import { utf8 } from "../../client/bytes.js";
+/**
+ * A mirror's cosigner (C2SP tlog-cosignature) with a key of its own:
+ * Ed25519 (`cosignature/v1`, type 0x04, signed with node:crypto) or
+ * ML-DSA-44 (`subtree/v1`, type 0x06, @noble/post-quantum: Node 20 has no
+ * ML-DSA), as the key file says.
+ */
+import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
+import { concatBytes, uint64BE, utf8 } from "../../client/bytes.js";
+import { parseCheckpoint } from "../../client/checkpoint.js";
+import { cosignatureMessage, formatSignatureLine, formatVerifierKey, mldsaCosignedMessage, parseCosignerKey, parseNote } from "../../client/note.js";
 import { ed25519SignNode, privateKeyFromSeed } from "../crypto.js";
 
 export interface Cosigner {
   name: string;
   keyId: number;
-  /** The cosigner's vkey (type 0x04), which clients and logs configure. */
+  alg: "ed25519" | "ml-dsa-44";
+  /** The cosigner's vkey (type 0x04 or 0x06), which clients, policies and logs configure. */
   verifierKey: string;
   /** The signature line for a checkpoint note, timestamped now. */
   cosign(note: string, now?: Date): string;
 }
 
 export function createCosigner(skey: string): Cosigner {
-  const k = parseSignerKey(skey); // an Ed25519 seed in Go's key format; used here as a 0x04 key
+  const k = parseCosignerKey(skey);
+  const verifierKey = formatVerifierKey(k.name, k.sigType, k.publicKey);
+  const timeOf = (now: Date) => BigInt(Math.max(1, Math.floor(now.getTime() / 1000)));
+  if (k.alg === "ml-dsa-44") {
+    const { secretKey } = ml_dsa44.keygen(k.seed);
+    return {
+      name: k.name,
+      keyId: k.keyId,
+      alg: k.alg,
+      verifierKey,
+      cosign(note, now = new Date()) {
+        const time = timeOf(now);
+        const cp = parseCheckpoint(parseNote(note).text);
+        const msg = mldsaCosignedMessage({ cosigner: k.name, time, origin: cp.origin, start: 0n, end: cp.treeSize, hash: cp.rootHash });
+        return formatSignatureLine(k.name, k.keyId, concatBytes(uint64BE(time), ml_dsa44.sign(msg, secretKey)));
+      },
+    };
+  }
   const key = privateKeyFromSeed(k.seed);
-  const keyId = computeKeyId(k.name, SIG_TYPE_COSIGNATURE, k.publicKey);
   return {
     name: k.name,
-    keyId,
-    verifierKey: formatVerifierKey(k.name, SIG_TYPE_COSIGNATURE, k.publicKey),
+    keyId: k.keyId,
+    alg: k.alg,
+    verifierKey,
     cosign(note, now = new Date()) {
-      const time = BigInt(Math.max(1, Math.floor(now.getTime() / 1000)));
+      const time = timeOf(now);
       const sig = ed25519SignNode(key, cosignatureMessage(time, utf8(parseNote(note).text)));
-      return formatSignatureLine(k.name, keyId, concatBytes(uint64BE(time), sig));
+      return formatSignatureLine(k.name, k.keyId, concatBytes(uint64BE(time), sig));
     },
   };
 }

@@ -24,6 +24,8 @@ export interface MirrorConfig {
   databaseUrl?: string;
   keyFile?: string;
   name?: string;
+  /** The algorithm of a cosigner key made on first start (an existing key file says its own). */
+  cosignerAlg?: "ed25519" | "ml-dsa-44";
   peers: string[];
   intervalMs: number;
   coreKeys?: CoreKeys;
@@ -63,11 +65,14 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
   const origin = logVerifier.name;
   let skey: string;
   try {
-    skey = loadOrCreateKey(config.keyFile ?? join(config.dataDir, "mirror.key"), config.name ?? `mirror-${randomBytes(4).toString("hex")}`, config.keyFile === undefined).skey;
+    skey = loadOrCreateKey(config.keyFile ?? join(config.dataDir, "mirror.key"), config.name ?? `mirror-${randomBytes(4).toString("hex")}`, config.keyFile === undefined, config.cosignerAlg).skey;
   } catch (e) {
     throw new StartupError(e instanceof KeyFileError ? e.message : String(e));
   }
   const cosigner = createCosigner(skey);
+  if (config.cosignerAlg && cosigner.alg !== config.cosignerAlg) {
+    throw new StartupError(`the cosigner key is ${cosigner.alg}, not ${config.cosignerAlg}: a key keeps its algorithm (use another --key-file for a new one)`);
+  }
   const { store, unlock } = await openLockedStore(config);
   const meta = await store.initMeta({ origin, verifierKey: config.logKey });
   if (meta.verifierKey !== config.logKey) {

@@ -15,7 +15,7 @@ export interface ReadDeps {
   origin: string;
   verifierKey: string;
   servedCheckpoint?: () => Promise<string | undefined>;
-  witnesses?: { quorum: number; vkeys: string[] };
+  witnesses?: { quorum: number; vkeys: string[]; policy?: string };
   /** Where proofs read tree nodes (the node cache; default the store). */
   nodes?: Pick<StoreReader, "readNodes">;
 }

@@ -273,17 +273,35 @@ export class KyselyStore implements Store {
     await this.db.insertInto("cosignatures").values({ tree_size: treeSize, witness, line }).onConflict((oc) => oc.columns(["tree_size", "witness"]).doNothing()).execute();
   }
 
-  async latestCosigned(quorum: number): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined> {
-    const best = await this.db
-      .selectFrom("cosignatures")
-      .select("tree_size")
-      .groupBy("tree_size")
-      .having((eb) => eb.fn.countAll(), ">=", quorum)
-      .orderBy("tree_size", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    if (!best) return undefined;
-    const size = parseInt8(best.tree_size);
+  async latestCosigned(quorum: number | ((witnesses: string[]) => boolean)): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined> {
+    let size: bigint | undefined;
+    if (typeof quorum === "number") {
+      const best = await this.db
+        .selectFrom("cosignatures")
+        .select("tree_size")
+        .groupBy("tree_size")
+        .having((eb) => eb.fn.countAll(), ">=", quorum)
+        .orderBy("tree_size", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      if (best) size = parseInt8(best.tree_size);
+    } else {
+      // A policy (k-of-n groups): the newest of the last 200 cosigned sizes whose witnesses meet it.
+      const sizes = this.db.selectFrom("cosignatures").select("tree_size").groupBy("tree_size").orderBy("tree_size", "desc").limit(200);
+      const rows = await this.db.selectFrom("cosignatures").select(["tree_size", "witness"]).where("tree_size", "in", sizes).orderBy("tree_size", "desc").execute();
+      const by = new Map<bigint, string[]>();
+      for (const r of rows) {
+        const t = parseInt8(r.tree_size);
+        by.set(t, [...(by.get(t) ?? []), r.witness]);
+      }
+      for (const [t, ws] of by) {
+        if (quorum(ws)) {
+          size = t;
+          break;
+        }
+      }
+    }
+    if (size === undefined) return undefined;
     const checkpoint = await this.getCheckpoint(size);
     if (!checkpoint) return undefined;
     const rows = await this.db.selectFrom("cosignatures").select("line").where("tree_size", "=", size).orderBy("witness").execute();

@@ -115,7 +115,8 @@ export interface Store extends StoreReader {
   revokeToken(name: string): Promise<number>;
   addCosignature(treeSize: bigint, witness: string, line: string): Promise<void>;
   /** The largest checkpoint with at least `quorum` cosignatures, with those lines. */
-  latestCosigned(quorum: number): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined>;
+  /** The newest checkpoint with `quorum` cosignatures, or whose witnesses (`name+keyId`) the predicate accepts (a policy). */
+  latestCosigned(quorum: number | ((witnesses: string[]) => boolean)): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined>;
   addEvidence(peer: string, body: string): Promise<void>;
   listEvidence(): Promise<Array<{ id: number; detectedAt: Date; peer: string; body: string }>>;
   /** Checks the database answers. */
