@@ -19,16 +19,23 @@ import { NamespaceCache } from "../server/state/namespaces.js";
 import type { LedgerRecord } from "../schema/records.js";
 import { postRecord, TEST_WRITERS } from "./helpers/http.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
+import { STORES, type StoreLocation } from "./helpers/stores.js";
+
+// PostgreSQL when the run has one: this test is about the rules, and two embedded databases per case
+// spent over a minute initialising on a loaded 2-core machine.
+const fixture = STORES.find((x) => x.kind === "postgres") ?? STORES[0]!;
 
 describe.each([1, 0])("mirror against a log that logged a bad signature (verify threads: %i)", (threads) => {
   let dir: string;
   let ledger: Ledger;
   let mirror: Mirror;
+  const locs: StoreLocation[] = [];
   const k = testKey(600);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "ledger-mirror-rules-"));
-    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: join(dir, "log"), LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "1" }));
+    for (let i = 0; i < 2; i++) locs.push(await fixture.create());
+    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: join(dir, "log"), LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "1", ...(locs[0]!.databaseUrl ? { DATABASE_URL: locs[0]!.databaseUrl } : {}) }));
     const req = async (p: string, init?: RequestInit) => ledger.app.request(p, init);
     expect((await postRecord(req, registerKey("npm:mr", k, "publish"))).status).toBe(201);
     for (let i = 0; i < 5; i++) expect((await postRecord(req, signRelease("npm:mr", k, "p", `1.0.${i}`))).status).toBe(201);
@@ -42,12 +49,13 @@ describe.each([1, 0])("mirror against a log that logged a bad signature (verify 
       const u = new URL(String(input));
       return await ledger.app.request(u.pathname + u.search, init);
     };
-    mirror = await createMirror({ source: "http://log.test", logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), peers: [], intervalMs: 60_000, verifyThreads: threads }, { fetch: viaLog, log: () => {} });
+    mirror = await createMirror({ source: "http://log.test", logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), ...(locs[1]!.databaseUrl ? { databaseUrl: locs[1]!.databaseUrl } : {}), peers: [], intervalMs: 60_000, verifyThreads: threads }, { fetch: viaLog, log: () => {} });
   });
 
   afterAll(async () => {
     await mirror?.close();
     await ledger?.close();
+    for (const l of locs) await l.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
