@@ -122,6 +122,11 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
   const tarballStatus = async (v: string, url = vd.url) => (await fetch(`${url}/${PKG}/-/widget-${v}.tgz`)).status;
   // The plugin's own log lines (Verdaccio logs every request besides).
   const ledgerLines = () => vd.log().split("\n").filter((l) => l.includes('"msg":"ledger: ')).join("\n");
+  /** Waits for a plugin log line (Verdaccio's stdout reaches us a little after its HTTP answers). */
+  const logged = async (re: RegExp) => {
+    await until(`a log line ${re}`, async () => (re.test(ledgerLines()) ? true : undefined), 5000).catch(() => undefined);
+    expect(ledgerLines()).toMatch(re);
+  };
   const requestIdOf = (v: string) => until(`the approval request of ${v}`, async () => new RegExp(`${PKG}@${v.replace(/\./g, "\\.")} logged at \\d+; approval request \\S+/approve/([0-9a-f]+)`).exec(vd.log())?.[1]);
   const requestState = async (id: string) => ((await (await fetch(`${ledger.url}/v1/approval-requests/${id}`)).json()) as { state: string }).state;
   const approve = async (id: string, who: string, reject = false) => {
@@ -163,6 +168,7 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
     expect(c.filters.ledger).toBe(plugin); // one copy of the settings, through the YAML anchor
     Object.assign(plugin, { ledgerUrl: ledger.url, ledgerTokenFile: join(dir, "token"), publishKey: join(dir, "keys", "registry.key"), requesters: { alice: owner.keyId }, refreshSeconds: 1 });
     expect(plugin.scopes).toEqual(["@swc"]);
+    plugin.scopes = ["@swc", "@open"]; // @open: a namespace without approval groups
     if (!withPlugin) {
       delete c.middlewares;
       delete c.filters;
@@ -198,6 +204,9 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
     await post(registerKey(NS, admin));
     await post(registerKey(NS, registry, "publish", admin));
     for (const k of [owner, core, colleague]) await post(registerKey(NS, k, "approve", admin));
+    // npm:@open: the registry's publish key and no policy: releases need no approval.
+    await post(registerKey("npm:@open", admin));
+    await post(registerKey("npm:@open", registry, "publish", admin));
     const group = (name: string, k: TestKey) => ({ name, members: [k.keyId], threshold: 1, excludeRequester: false });
     await post(signRecord({ type: "policy.set", namespace: NS, statement: { adminThreshold: 1, groups: [group("owner", owner), group("core", core), group("colleague", colleague)] } } as never, admin));
 
@@ -271,6 +280,16 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
     expect(Object.keys(stored.versions)).toEqual(["1.0.0"]);
   }, 60_000);
 
+  it("a namespace without approval groups passes straight through once logged", async () => {
+    expect((await publish("@open/tool", "0.1.0")).code).toBe(0);
+    const rel = (await (await fetch(`${ledger.url}/v1/releases/npm:@open/@open/tool/0.1.0`)).json()) as { index: string; approved: boolean; approvalIndex: string | null };
+    expect(rel).toMatchObject({ approved: true, approvalIndex: null });
+    const p = (await (await fetch(`${vd.url}/${encodeURIComponent("@open/tool")}`)).json()) as { versions: Record<string, { ledger?: unknown }> };
+    expect(p.versions["0.1.0"]!.ledger).toEqual({ index: rel.index, approvalIndex: null });
+    expect((await fetch(`${vd.url}/@open/tool/-/tool-0.1.0.tgz`)).status).toBe(200);
+    await logged(/@open\/tool@0\.1\.0 logged at \d+; no approval groups: served once logged/);
+  }, 60_000);
+
   it("the version appears only after the third group approves, with its log indices in the packument; then it installs and verify-lockfile passes", async () => {
     const id = await requestIdOf("1.0.0");
     await approve(id, "owner");
@@ -339,7 +358,7 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
     const body = await res.text();
     expect(res.status, body).toBe(200);
     expect(Object.keys(JSON.parse(body).versions)).toEqual([]);
-    expect(ledgerLines()).toMatch(/@swc\/widget@1\.0\.0 is approved in the ledger but the registry's integrity differs/);
+    await logged(/@swc\/widget@1\.0\.0 is approved in the ledger but the registry's integrity differs/);
 
     // A registry that lost its plugin (the attacker's) serves the swapped tarball; npm installs it...
     const bare = await startVerdaccio(verdaccioConfig("bare", false), await freePort());
@@ -375,7 +394,7 @@ describe(`Verdaccio + npm + the ledger (${fixture.kind})`, () => {
     const r = await publish(PKG, "1.3.0");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/503|ledger/i);
-    expect(ledgerLines()).toMatch(/unreachable .*failing closed/);
+    await logged(/unreachable .*failing closed/);
     const stored = JSON.parse(readFileSync(join(dir, "storage", "@swc", "widget", "package.json"), "utf8"));
     expect(Object.keys(stored.versions)).not.toContain("1.3.0");
   }, 60_000);
