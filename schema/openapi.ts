@@ -402,6 +402,14 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/{originHash}/checkpoint",
+    route: "/:originHash{[0-9a-f]{64}}/checkpoint",
+    summary: "Mirrors only: C2SP tlog-witness monitor retrieval — the latest checkpoint this mirror cosigned for the log whose origin's SHA-256 (lowercase hex) is originHash, with the log's signature and its cosignature",
+    tag: "mirror",
+    responses: { 200: { description: "a signed note", body: text("C2SP signed note") }, 404: { description: "not this mirror's log, or nothing cosigned yet", body: text("reason") } },
+  },
+  {
+    method: "get",
     path: "/v1/evidence",
     summary: "Mirrors only: equivocation evidence found by cross-checking (verify with verifyEquivocation)",
     tag: "mirror",

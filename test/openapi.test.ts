@@ -6,6 +6,7 @@
  * accepts (Ajv, draft 2020-12); the request schema accepts a signed record
  * and refuses malformed ones.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -137,6 +138,8 @@ describe("OpenAPI document", () => {
       { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint}` } },
       { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: "garbage" } },
       { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint.replace(/^[^\n]+/, "other.example/log")}` } },
+      { method: "get", op: "/{originHash}/checkpoint", url: `/${createHash("sha256").update(ledger.origin).digest("hex")}/checkpoint`, on: "mirror" },
+      { method: "get", op: "/{originHash}/checkpoint", url: `/${"0".repeat(64)}/checkpoint`, on: "mirror" },
       { method: "get", op: "/v1/evidence", url: "/v1/evidence", on: "mirror" },
       { method: "get", op: "/v1/log", url: "/v1/log", on: "mirror" },
     ];

@@ -8,6 +8,7 @@
  * the explorer lists the signatures by policy witness and says whether the
  * quorum is met.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,6 +147,13 @@ describe("a 2-of-3 witness policy: one Ed25519 mirror, two ML-DSA-44 mirrors", (
     });
     const p1 = (await (await fetch(`http://127.0.0.1:${ports.P1}/checkpoint`)).text()).split("\n").find((l) => l.startsWith("\u2014 witness-p1.test "))!;
     expect(parseBase64(p1.split(" ")[2]!).length).toBe(4 + 8 + 2420);
+    // tlog-witness monitor retrieval: the latest cosigned checkpoint under the origin's hash.
+    const hash = createHash("sha256").update(ORIGIN).digest("hex");
+    const monitored = await fetch(`http://127.0.0.1:${ports.P1}/${hash}/checkpoint`);
+    expect(monitored.status).toBe(200);
+    const mcp = openCheckpoint(await monitored.text(), { origin: ORIGIN, logVerifier: createVerifier(logKey), cosigners: [createVerifier(vkeys.P1!)] });
+    expect(mcp.note.sigs.map((s) => s.name)).toEqual([ORIGIN, "witness-p1.test"]);
+    expect((await fetch(`http://127.0.0.1:${ports.P1}/${createHash("sha256").update("other.example/log").digest("hex")}/checkpoint`)).status).toBe(404);
   });
 
   it("a client with the policy accepts; a tampered ML-DSA cosignature, an outside cosigner and an unmet quorum are refused with their codes", async () => {

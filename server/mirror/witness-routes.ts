@@ -3,6 +3,7 @@
  * spec's order, then the mirror fetches and verifies the entries up to the
  * checkpoint and answers with its cosignature ("verified and mirrored").
  */
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import { bytesEqual, parseBase64, parseDecimal } from "../../client/bytes.js";
 import { parseCheckpoint } from "../../client/checkpoint.js";
@@ -80,6 +81,15 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
     });
     busy = run.catch(() => {});
     return run;
+  });
+
+  // C2SP tlog-witness monitor retrieval: GET <prefix>/<hex SHA-256 of the origin>/checkpoint.
+  const originHash = createHash("sha256").update(deps.origin).digest("hex");
+  app.get("/:originHash{[0-9a-f]{64}}/checkpoint", async (c) => {
+    if (c.req.param("originHash") !== originHash) return text("this mirror does not cosign that log\n", 404);
+    const cp = await deps.store.latestCheckpoint();
+    if (!cp) return text("nothing cosigned yet\n", 404);
+    return text(cp.note, 200);
   });
 
   app.get("/v1/evidence", async (c) => {
