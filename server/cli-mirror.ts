@@ -15,7 +15,9 @@ export const MIRROR_HELP = `Usage: ledger mirror --source <url> --log-key <vkey>
 Follows a log through its tiles, verifies everything (signature, consistency,
 every leaf, the hash chain, the record rules), stores the copy, serves the same
 read API, cosigns each checkpoint it has fully verified, answers
-POST /add-checkpoint (C2SP tlog-witness), and cross-checks its peers.
+POST /add-checkpoint and GET /<hex sha256(origin)>/checkpoint (C2SP tlog-witness),
+and cross-checks its peers. Cosignatures are Ed25519 (type 0x04) or ML-DSA-44
+(type 0x06), as the cosigner key says (--cosigner-alg for a new key).
 
   --log-key-file <f>    read the log's vkey from a file (e.g. the log's <data-dir>/log.vkey)
   --port <n>            listen port (default 8081; 0 = any)
