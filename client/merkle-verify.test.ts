@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { outcome } from "../test/helpers/outcome.js";
 import { LedgerError } from "./errors.js";
 import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
 
@@ -20,16 +21,6 @@ function vectorFiles(dir: string): string[] {
 interface InclusionVector { leafIdx: number; treeSize: number; root: string; leafHash: string; proof: string[] | null; desc: string; wantErr: boolean }
 interface ConsistencyVector { size1: number; size2: number; root1: string; root2: string; proof: string[] | null; desc: string; wantErr: boolean }
 
-function outcome(f: () => void): "ok" | string {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    // Every failure must be a typed error with a code, never a raw TypeError.
-    expect(e).toBeInstanceOf(LedgerError);
-    return (e as LedgerError).code;
-  }
-}
 
 describe("transparency-dev/merkle inclusion vectors", () => {
   const files = vectorFiles(join(VECTORS, "inclusion"));

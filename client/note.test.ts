@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { outcome as code } from "../test/helpers/outcome.js";
 import { parseCheckpoint, formatCheckpoint, openCheckpoint } from "./checkpoint.js";
 import { encodeBase64, parseBase64 } from "./bytes.js";
 import { ed25519PublicKey, ed25519Sign } from "./ed25519.js";
@@ -40,15 +41,6 @@ const GO_NOTE = GO_TEXT + "\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFu
 const SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
 const SPEC_NOTE = "This is an example message.\n\n\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return (e as LedgerError).code;
-  }
-}
 
 const seed = (n: number) => new Uint8Array(32).fill(n);
 

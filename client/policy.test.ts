@@ -7,6 +7,7 @@
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { outcome as code } from "../test/helpers/outcome.js";
 import { concatBytes, uint64BE } from "./bytes.js";
 import { formatCheckpoint, openCheckpoint } from "./checkpoint.js";
 import { ed25519PublicKey, ed25519Sign } from "./ed25519.js";
@@ -42,15 +43,6 @@ function witness(name: string, n: number, alg: "ed25519" | "ml-dsa-44") {
   };
 }
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return (e as LedgerError).code;
-  }
-}
 
 describe("parsePolicy", () => {
   const X = [witness("x1.example", 11, "ed25519"), witness("x2.example", 12, "ml-dsa-44"), witness("x3.example", 13, "ml-dsa-44")];

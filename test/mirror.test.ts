@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "./helpers/outcome.js";
 import { openCheckpoint } from "../client/checkpoint.js";
 import { verifyEquivocation, type EquivocationEvidence } from "../client/evidence.js";
 import { LedgerClient } from "../client/ledger-client.js";
@@ -24,20 +25,6 @@ async function cli(...args: string[]): Promise<string> {
   return out.trim();
 }
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
 
 const text = async (url: string) => (await fetch(url)).text();
 

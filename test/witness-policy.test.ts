@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outcome as code, waitFor } from "./helpers/outcome.js";
 import { concatBytes, encodeBase64, parseBase64, uint64BE } from "../client/bytes.js";
 import { openCheckpoint } from "../client/checkpoint.js";
 import { entryLeafHash } from "../client/entry.js";
@@ -44,30 +45,7 @@ async function cli(...args: string[]): Promise<string> {
   return out.trim();
 }
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
 
-function code(f: () => unknown): string {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    expect(e).toBeInstanceOf(LedgerError);
-    return (e as LedgerError).code;
-  }
-}
 
 describe("a 2-of-3 witness policy: one Ed25519 mirror, two ML-DSA-44 mirrors", () => {
   const dir = mkdtempSync(join(tmpdir(), "ledger-policy-"));

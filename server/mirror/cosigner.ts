@@ -22,33 +22,25 @@ export interface Cosigner {
 
 export function createCosigner(skey: string): Cosigner {
   const k = parseCosignerKey(skey);
-  const verifierKey = formatVerifierKey(k.name, k.sigType, k.publicKey);
-  const timeOf = (now: Date) => BigInt(Math.max(1, Math.floor(now.getTime() / 1000)));
+  let signature: (time: bigint, note: string) => Uint8Array;
   if (k.alg === "ml-dsa-44") {
     const { secretKey } = ml_dsa44.keygen(k.seed);
-    return {
-      name: k.name,
-      keyId: k.keyId,
-      alg: k.alg,
-      verifierKey,
-      cosign(note, now = new Date()) {
-        const time = timeOf(now);
-        const cp = parseCheckpoint(parseNote(note).text);
-        const msg = mldsaCosignedMessage({ cosigner: k.name, time, origin: cp.origin, start: 0n, end: cp.treeSize, hash: cp.rootHash });
-        return formatSignatureLine(k.name, k.keyId, concatBytes(uint64BE(time), ml_dsa44.sign(msg, secretKey)));
-      },
+    signature = (time, note) => {
+      const cp = parseCheckpoint(parseNote(note).text);
+      return ml_dsa44.sign(mldsaCosignedMessage({ cosigner: k.name, time, origin: cp.origin, start: 0n, end: cp.treeSize, hash: cp.rootHash }), secretKey);
     };
+  } else {
+    const key = privateKeyFromSeed(k.seed);
+    signature = (time, note) => ed25519SignNode(key, cosignatureMessage(time, utf8(parseNote(note).text)));
   }
-  const key = privateKeyFromSeed(k.seed);
   return {
     name: k.name,
     keyId: k.keyId,
     alg: k.alg,
-    verifierKey,
+    verifierKey: formatVerifierKey(k.name, k.sigType, k.publicKey),
     cosign(note, now = new Date()) {
-      const time = timeOf(now);
-      const sig = ed25519SignNode(key, cosignatureMessage(time, utf8(parseNote(note).text)));
-      return formatSignatureLine(k.name, k.keyId, concatBytes(uint64BE(time), sig));
+      const time = BigInt(Math.max(1, Math.floor(now.getTime() / 1000)));
+      return formatSignatureLine(k.name, k.keyId, concatBytes(uint64BE(time), signature(time, note)));
     },
   };
 }
