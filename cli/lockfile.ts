@@ -25,18 +25,18 @@ import { paint, progressLine, type Out } from "./output.js";
 import { escapeTerminal } from "./terminal.js";
 import { clientFrom, VERIFY_OPTIONS } from "./verify.js";
 
-export const LOCKFILE_HELP = `Usage: ledger verify-lockfile [package-lock.json] [--require-all]
+export const LOCKFILE_HELP = `Usage: ledger verify-lockfile [package-lock.json] [--require-all] [--state FILE] [--json]
 
 Verifies every registry package of an npm lockfile (lockfileVersion 2 or 3: an
 "integrity", and a "resolved" that is an http(s) URL when npm wrote one) whose
-namespace the log covers (npm:@scope for
-scoped packages, npm:<name> otherwise): logged, signed by a key valid then,
-approved as the policy in force demands, not revoked, and its integrity (sha512)
-one of the release's logged artifacts; all under one trusted checkpoint,
-consistent with the one in --state. Packages of namespaces the log does not know
-are listed as not covered (--require-all makes that a failure).
-With --state, tlog-proof bundles are kept in <state>.proofs/: a repeat run
-against the same checkpoint verifies them offline and makes one request.
+namespace the log covers (npm:@scope for scoped packages, npm:<name> otherwise):
+logged, signed by a key valid then, approved as the policy in force demands, not
+revoked, and its integrity (sha512) one of the release's logged artifacts; all
+under one trusted checkpoint, consistent with the one in --state. Packages of
+namespaces the log does not know are listed as not covered (--require-all makes
+that a failure). With --state, tlog-proof bundles are kept in <state>.proofs/:
+a repeat run against the same checkpoint verifies them offline and makes one
+request; after the log grows, the run syncs it again.
 ${VERIFY_OPTIONS}`;
 
 export interface LockedPackage {
