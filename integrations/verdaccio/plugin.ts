@@ -23,7 +23,7 @@ export interface LedgerPluginConfig {
   publishKey: string;
   /** Verdaccio user name → the approver key ID named as the release's requester. */
   requesters?: Record<string, string>;
-  /** Packages the ledger covers: "@scope" or exact names (default: every package). */
+  /** Packages the ledger covers: "@scope" or exact names (default: every package, uplinked ones too: they are hidden, not being in the ledger). */
   scopes?: string[];
   /** Seconds a pending verdict is reused before the ledger is asked again (default 2). */
   refreshSeconds?: number;
