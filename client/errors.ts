@@ -57,7 +57,8 @@ export type ProofErrorCode =
   | "bad_hash_size"
   | "wrong_proof_size"
   | "empty_proof"
-  | "nonempty_proof";
+  | "nonempty_proof"
+  | "invalid_subtree";
 
 export type SignatureErrorCode = "no_verified_signature" | "invalid_signature" | "unknown_key";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { outcome } from "../test/helpers/outcome.js";
 import { LedgerError } from "./errors.js";
-import { verifyConsistency, verifyInclusion } from "./merkle-verify.js";
+import { verifyConsistency, verifyInclusion, verifySubtreeConsistency } from "./merkle-verify.js";
 
 const VECTORS = join(import.meta.dirname, "../test/vectors/merkle");
 
@@ -43,6 +43,19 @@ describe("transparency-dev/merkle consistency vectors", () => {
     const got = outcome(() =>
       verifyConsistency(BigInt(v.size1), BigInt(v.size2), (v.proof ?? []).map(b64), b64(v.root1), b64(v.root2)),
     );
+    if (v.wantErr) expect(got).not.toBe("ok");
+    else expect(got).toBe("ok");
+  });
+});
+
+interface SubtreeConsistencyVector { start: number; end: number; size: number; root1: string; root2: string; proof: string[] | null; desc: string; wantErr: boolean }
+
+describe("transparency-dev/merkle subtree consistency vectors (draft-ietf-plants-merkle-tree-certs)", () => {
+  const files = vectorFiles(join(VECTORS, "subtreeconsistency"));
+  it("has the vendored vectors", () => expect(files.length).toBeGreaterThanOrEqual(100));
+  it.each(files.map((f) => [f.slice(VECTORS.length + 1), f]))("%s", (_name, file) => {
+    const v = JSON.parse(readFileSync(file, "utf8")) as SubtreeConsistencyVector;
+    const got = outcome(() => verifySubtreeConsistency(BigInt(v.start), BigInt(v.end), BigInt(v.size), (v.proof ?? []).map(b64), b64(v.root1), b64(v.root2)));
     if (v.wantErr) expect(got).not.toBe("ok");
     else expect(got).toBe("ok");
   });

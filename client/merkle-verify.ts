@@ -5,7 +5,7 @@
  */
 import { bytesEqual } from "./bytes.js";
 import { ProofError, RootMismatchError } from "./errors.js";
-import { HASH_SIZE, hashChildren } from "./hash.js";
+import { HASH_SIZE, hashChildren, sha256 } from "./hash.js";
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -162,4 +162,66 @@ function checkHashes(proof: readonly Uint8Array[]): void {
   for (const h of proof) {
     if (h.length !== HASH_SIZE) throw new ProofError("bad_hash_size", `proof hash has size ${h.length}, want ${HASH_SIZE}`);
   }
+}
+
+/** Whether `[start, end)` is a subtree (draft-ietf-plants-merkle-tree-certs): start ≤ end and start a multiple of BIT_CEIL(end − start). */
+export function isValidSubtree(start: bigint, end: bigint): boolean {
+  if (start < 0n || start > end) return false;
+  const size = end - start;
+  let ceil = 1n;
+  while (ceil < size) ceil <<= 1n;
+  return start % ceil === 0n;
+}
+
+/**
+ * untrusted: verifies a subtree consistency proof (draft-ietf-plants-merkle-tree-certs,
+ * "Verifying a Subtree Consistency Proof"): the subtree `[start, end)` with hash
+ * `nodeHash` is part of the tree of size `n` with root `rootHash`. This is
+ * what C2SP tlog-mirror's entry packages and ML-DSA-44 subtree cosignatures
+ * build on. Throws ProofError or RootMismatchError.
+ */
+export function verifySubtreeConsistency(start: bigint, end: bigint, n: bigint, proof: readonly Uint8Array[], nodeHash: Uint8Array, rootHash: Uint8Array): void {
+  if (!isValidSubtree(start, end) || end > n) throw new ProofError("invalid_subtree", `[${start}, ${end}) is not a subtree of a tree of size ${n}`);
+  // Proof hashes must be hashes; the two given hashes are only compared (a wrong size simply does not match).
+  for (const h of proof) {
+    if (h.length !== HASH_SIZE) throw new ProofError("bad_hash_size", `proof hash has size ${h.length}, want ${HASH_SIZE}`);
+  }
+  if (start === end) {
+    if (proof.length > 0) throw new ProofError("nonempty_proof", "an empty subtree takes an empty proof");
+    if (!bytesEqual(nodeHash, sha256(new Uint8Array(0)))) throw new RootMismatchError(nodeHash, sha256(new Uint8Array(0)));
+    return;
+  }
+  let fn = start;
+  let sn = end - 1n;
+  let tn = n - 1n;
+  if (sn === tn) {
+    while (fn !== sn) [fn, sn, tn] = [fn >> 1n, sn >> 1n, tn >> 1n];
+  } else {
+    while (fn !== sn && (sn & 1n) === 1n) [fn, sn, tn] = [fn >> 1n, sn >> 1n, tn >> 1n];
+  }
+  let fr: Uint8Array;
+  let sr: Uint8Array;
+  let rest: readonly Uint8Array[];
+  if (fn === sn) {
+    fr = sr = nodeHash;
+    rest = proof;
+  } else {
+    if (proof.length === 0) throw new ProofError("empty_proof", "empty proof");
+    fr = sr = proof[0]!;
+    rest = proof.slice(1);
+  }
+  for (const c of rest) {
+    if (tn === 0n) throw new ProofError("wrong_proof_size", "the proof is longer than the path to the root");
+    if ((sn & 1n) === 1n || sn === tn) {
+      if (fn < sn) fr = hashChildren(c, fr);
+      sr = hashChildren(c, sr);
+      while ((sn & 1n) === 0n) [fn, sn, tn] = [fn >> 1n, sn >> 1n, tn >> 1n];
+    } else {
+      sr = hashChildren(sr, c);
+    }
+    [fn, sn, tn] = [fn >> 1n, sn >> 1n, tn >> 1n];
+  }
+  if (tn !== 0n) throw new ProofError("wrong_proof_size", "the proof is shorter than the path to the root");
+  if (!bytesEqual(fr, nodeHash)) throw new RootMismatchError(fr, nodeHash);
+  if (!bytesEqual(sr, rootHash)) throw new RootMismatchError(sr, rootHash);
 }
