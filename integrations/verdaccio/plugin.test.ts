@@ -72,6 +72,22 @@ describe("the verdict cache fails closed", () => {
     expect(state.calls).toBe(calls);
   });
 
+  it("an expired request, learnt by long-poll, is final: the version never appears, even if the ledger later says otherwise", async () => {
+    const state = { down: false, calls: 0 };
+    const table: Record<string, object | number> = { "@a/w@1.0.0": { index: "10", approved: false, approvalIndex: null, rejected: false, revoked: false, artifacts: [] } };
+    const releases = fakeLedger(table, state);
+    const f = (async (input: string | URL | Request, init?: RequestInit) =>
+      String(input).includes("/v1/approval-requests/req1?wait=decided") ? Response.json({ id: "req1", state: "expired" }) : releases(input as string, init)) as typeof fetch;
+    const l = new Ledger(opts(f, () => 0));
+    expect((await l.verdict("@a/w", "1.0.0")).state).toBe("pending");
+    l.watch("req1", "@a/w", "1.0.0");
+    for (let i = 0; i < 50 && (await l.verdict("@a/w", "1.0.0")).state !== "expired"; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await l.verdict("@a/w", "1.0.0")).state).toBe("expired");
+    table["@a/w@1.0.0"] = approved("1.0.0");
+    expect((await l.verdict("@a/w", "1.0.0")).state).toBe("expired");
+    l.close();
+  });
+
   it("one request per version however many packument requests ask at once", async () => {
     const state = { down: false, calls: 0 };
     const l = new Ledger(opts(fakeLedger({ "@a/w@1.0.0": approved("1.0.0") }, state), () => 0));
