@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { parseBase64 } from "../client/bytes.js";
 import type { Artifact } from "../client/replay.js";
 import { CliError } from "./errors.js";
 
@@ -29,5 +30,21 @@ export function artifactsFrom(files: string[], pairs: string[] = [], withSha512 
     out.push({ name: m[1]!, sha256: m[2]!, ...(m[3] ? { sha512: m[3] } : {}) });
   }
   if (out.length === 0) throw new CliError("give the artifact files (or --artifact name=sha256)", 2);
+  return out;
+}
+
+/** The sha512 digests (hex, in order) an SRI `integrity` string names, as npm writes `dist.integrity`; other hashes and malformed parts are skipped. */
+export function integritySha512s(integrity: string | undefined): string[] {
+  if (typeof integrity !== "string") return [];
+  const out: string[] = [];
+  for (const part of integrity.trim().split(/\s+/)) {
+    if (!part.startsWith("sha512-")) continue;
+    try {
+      const d = parseBase64(part.slice(7).replace(/\?.*$/, ""));
+      if (d.length === 64) out.push(Buffer.from(d).toString("hex"));
+    } catch {
+      // not base64: keep looking
+    }
+  }
   return out;
 }

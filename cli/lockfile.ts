@@ -11,15 +11,15 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseBase64 } from "../client/bytes.js";
 import { entryLeafHash, parseEntry } from "../client/entry.js";
 import { LedgerError } from "../client/errors.js";
 import type { LedgerClient } from "../client/ledger-client.js";
 import { npmNamespace } from "../client/namespace.js";
-import { releaseStatus, type ReplayEvent } from "../client/replay.js";
+import { releaseKey, releaseStatus, type ReplayEvent } from "../client/replay.js";
 import { formatTlogProof, parseTlogProof } from "../client/tlog-proof.js";
 import { verifyInclusion } from "../client/merkle-verify.js";
 import { parse, VERIFY } from "./args.js";
+import { integritySha512s } from "./artifacts.js";
 import { CliError } from "./errors.js";
 import { paint, progressLine, type Out } from "./output.js";
 import { escapeTerminal } from "./terminal.js";
@@ -77,16 +77,7 @@ export function lockedPackages(lock: unknown): { packages: LockedPackage[]; skip
 
 /** The sha512 (hex) of an SRI `integrity` string, if it has one. */
 export function sha512Of(integrity: string): string | undefined {
-  for (const part of integrity.trim().split(/\s+/)) {
-    if (!part.startsWith("sha512-")) continue;
-    try {
-      const d = parseBase64(part.slice(7).replace(/\?.*$/, ""));
-      if (d.length === 64) return Buffer.from(d).toString("hex");
-    } catch {
-      // not base64: keep looking
-    }
-  }
-  return undefined;
+  return integritySha512s(integrity)[0];
 }
 
 export type PackageResult = LockedPackage & { namespace: string } & (
@@ -111,7 +102,6 @@ interface CacheIndex {
   releases: Record<string, CachedRelease>;
 }
 
-const releaseKey = (name: string, version: string) => `${name}@${version}`;
 
 class ProofCache {
   constructor(readonly dir: string) {}

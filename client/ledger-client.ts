@@ -118,6 +118,8 @@ export class LedgerClient {
   readonly #log: NoteVerifier;
   readonly #state: TrustedStateStore;
   readonly #fetch: typeof globalThis.fetch;
+  /** The quorum's and the policy's cosigner verifiers. */
+  readonly #cosigners: NoteVerifier[];
   #sync: Sync;
   readonly #events: Array<[ReplayEvent, unknown, Uint8Array]> = [];
 
@@ -130,6 +132,7 @@ export class LedgerClient {
     }
     this.#state = opts.state ?? new MemoryStateStore();
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#cosigners = [...(opts.quorum?.witnesses ?? []), ...(opts.policy?.witnesses.map((w) => w.verifier) ?? [])];
     this.#sync = this.#freshSync();
   }
 
@@ -189,7 +192,7 @@ export class LedgerClient {
   }
 
   #open(note: string): SignedCheckpoint {
-    return openCheckpoint(note, { origin: this.origin, logVerifier: this.#log, cosigners: [...(this.#opts.quorum?.witnesses ?? []), ...(this.#opts.policy?.witnesses.map((w) => w.verifier) ?? [])] });
+    return openCheckpoint(note, { origin: this.origin, logVerifier: this.#log, cosigners: this.#cosigners });
   }
 
   /** The trusted checkpoint, if any was verified before. */

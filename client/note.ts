@@ -6,6 +6,7 @@
  */
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { concatBytes, encodeBase64, parseBase64, uint64BE, utf8 } from "./bytes.js";
+import { parseCheckpoint } from "./checkpoint.js"; // checkpoint.ts imports this module too: only functions, called after load
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from "./ed25519.js";
 import { FormatError, SignatureError } from "./errors.js";
 import { sha256 } from "./hash.js";
@@ -250,18 +251,10 @@ export function mldsaCosignedMessage(m: { cosigner: string; time: bigint; origin
 
 /** The cosigned message for a checkpoint note's text, or undefined when the text is not a checkpoint. */
 function mldsaCosignedMessageFromNote(cosigner: string, time: bigint, text: Uint8Array): Uint8Array | undefined {
-  const lines = new TextDecoder().decode(text).split("\n");
-  if (lines.length < 4 || !/^(0|[1-9][0-9]{0,19})$/.test(lines[1]!)) return undefined;
-  let hash: Uint8Array;
   try {
-    hash = parseBase64(lines[2]!);
-  } catch {
-    return undefined;
-  }
-  const end = BigInt(lines[1]!);
-  if (hash.length !== 32 || end >= 1n << 64n || lines[0]!.length === 0) return undefined;
-  try {
-    return mldsaCosignedMessage({ cosigner, time, origin: lines[0]!, start: 0n, end, hash });
+    const cp = parseCheckpoint(new TextDecoder().decode(text));
+    if (cp.treeSize >= 1n << 64n) return undefined;
+    return mldsaCosignedMessage({ cosigner, time, origin: cp.origin, start: 0n, end: cp.treeSize, hash: cp.rootHash });
   } catch {
     return undefined;
   }

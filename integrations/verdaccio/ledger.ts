@@ -11,7 +11,7 @@ import { ed25519Sign } from "../../client/ed25519.js";
 import { keyIdOf, recordSigningMessage } from "../../client/entry.js";
 import { npmNamespace } from "../../client/namespace.js";
 import type { SignerKey } from "../../client/note.js";
-import type { Artifact } from "../../client/replay.js";
+import { releaseKey, type Artifact } from "../../client/replay.js";
 
 export interface Logger {
   info(o: object, msg: string): void;
@@ -31,15 +31,10 @@ export class LedgerRefusal extends Error {
 }
 
 
-/** sha256 and sha512 (hex) of a tarball, and its npm `integrity` (sha512, base64). */
-export function tarballDigests(data: Uint8Array): { sha256: string; sha512: string; integrity: string; shasum: string } {
-  const sha512 = createHash("sha512").update(data).digest();
-  return {
-    sha256: createHash("sha256").update(data).digest("hex"),
-    sha512: sha512.toString("hex"),
-    integrity: `sha512-${sha512.toString("base64")}`,
-    shasum: createHash("sha1").update(data).digest("hex"),
-  };
+/** sha256 and sha512 of a tarball (the artifact's digests) and its sha1 (npm's `shasum`), hex. */
+export function tarballDigests(data: Uint8Array): { sha256: string; sha512: string; shasum: string } {
+  const hex = (alg: string) => createHash(alg).update(data).digest("hex");
+  return { sha256: hex("sha256"), sha512: hex("sha512"), shasum: hex("sha1") };
 }
 
 export type Verdict =
@@ -65,6 +60,8 @@ export interface LedgerOptions {
 }
 
 export class Ledger {
+  /** The registry's publish key ID. */
+  readonly keyId: string;
   readonly #o: LedgerOptions;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
@@ -76,13 +73,11 @@ export class Ledger {
 
   constructor(o: LedgerOptions) {
     this.#o = o;
+    this.keyId = keyIdOf(o.key.publicKey);
     this.#fetch = o.fetch ?? fetch;
     this.#now = o.now ?? Date.now;
   }
 
-  get keyId(): string {
-    return keyIdOf(this.#o.key.publicKey);
-  }
 
   close(): void {
     this.#closed = true;
@@ -135,7 +130,7 @@ export class Ledger {
       // A refusal the publisher can act on (a version logged with other bytes, a key not registered): 409 or 403.
       throw new LedgerRefusal(status === 409 ? 409 : 403, json?.error?.code ?? "refused", `the ledger refused ${statement.package}@${statement.version}: ${json?.error?.message ?? status}`);
     }
-    this.#cache.delete(`${statement.package}@${statement.version}`);
+    this.#cache.delete(releaseKey(statement.package, statement.version));
     return String(json.index);
   }
 
@@ -159,8 +154,8 @@ export class Ledger {
           if (status === 404) break;
           if (json?.state && json.state !== "pending") {
             this.#o.logger.info({ pkg: `${pkg}@${version}`, state: json.state }, "ledger: @{pkg} was @{state}");
-            if (json.state === "expired") this.#cache.set(`${pkg}@${version}`, { verdict: { state: "expired" }, at: this.#now() });
-            else this.#cache.delete(`${pkg}@${version}`);
+            if (json.state === "expired") this.#cache.set(releaseKey(pkg, version), { verdict: { state: "expired" }, at: this.#now() });
+            else this.#cache.delete(releaseKey(pkg, version));
             break;
           }
           backoff = 1000;
@@ -175,7 +170,7 @@ export class Ledger {
 
   /** The version's verdict; never throws. Anything but "approved" means: do not serve it. */
   async verdict(pkg: string, version: string): Promise<Verdict> {
-    const key = `${pkg}@${version}`;
+    const key = releaseKey(pkg, version);
     const hit = this.#cache.get(key);
     const age = hit ? this.#now() - hit.at : Infinity;
     if (hit && (hit.verdict.state === "rejected" || hit.verdict.state === "expired" || hit.verdict.state === "revoked")) return hit.verdict; // final

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formatSignerKey } from "../../client/note.js";
 import { Ledger, type Logger } from "./ledger.js";
-import LedgerPlugin, { packageOfPath, sha512sOf, tarballOfPath, versionOfTarball, type Manifest } from "./plugin.js";
+import { integritySha512s } from "../../cli/artifacts.js";
+import LedgerPlugin, { packageOfPath, tarballOfPath, versionOfTarball, type Manifest } from "./plugin.js";
 
 const tgz = (v: string) => Buffer.from(`tarball ${v}`);
 const sha512 = (v: string) => createHash("sha512").update(tgz(v)).digest();
@@ -156,7 +157,7 @@ describe("paths and names", () => {
     expect(versionOfTarball("@swc/core", "core-1.0.0.tgz")).toBe("1.0.0");
     expect(versionOfTarball("@swc/core", "core-.tgz")).toBeUndefined();
     expect(versionOfTarball("@swc/core", "other-1.0.0.tgz")).toBeUndefined();
-    expect(sha512sOf(`sha1-x ${integrity("1")}`)).toEqual([sha512("1").toString("hex")]);
-    expect(sha512sOf(undefined)).toEqual([]);
+    expect(integritySha512s(`sha1-x ${integrity("1")}`)).toEqual([sha512("1").toString("hex")]);
+    expect(integritySha512s(undefined)).toEqual([]);
   });
 });

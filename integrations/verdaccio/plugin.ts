@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseSignerKey } from "../../client/note.js";
+import { integritySha512s } from "../../cli/artifacts.js";
 import { readSignerKeyFile } from "../../cli/key-file.js";
 import { readFileSync } from "node:fs";
 import { npmNamespace } from "../../client/namespace.js";
@@ -94,15 +95,6 @@ export function versionOfTarball(name: string, filename: string): string | undef
   return v === "" ? undefined : v;
 }
 
-/** The sha512 digests (hex) an npm `integrity` string names. */
-export function sha512sOf(integrity: string | undefined): string[] {
-  if (typeof integrity !== "string") return [];
-  return integrity
-    .split(/\s+/)
-    .filter((s) => s.startsWith("sha512-"))
-    .map((s) => Buffer.from(s.slice(7).replace(/\?.*$/, ""), "base64").toString("hex"))
-    .filter((h) => h.length === 128);
-}
 
 /** Reads a request body up to `limit` bytes. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -189,7 +181,7 @@ export default class LedgerPlugin {
       const version = versions[v]!;
       if (verdict.state !== "approved") continue;
       const logged = verdict.artifacts.map((a) => a.sha512).filter((h): h is string => h !== undefined);
-      if (!sha512sOf(version.dist?.integrity).some((h) => logged.includes(h))) {
+      if (!integritySha512s(version.dist?.integrity).some((h) => logged.includes(h))) {
         this.#logger.error({ pkg: `${manifest.name}@${v}` }, "ledger: @{pkg} is approved in the ledger but the registry's integrity differs from the logged sha512; not served");
         continue;
       }
@@ -260,7 +252,7 @@ export default class LedgerPlugin {
     if (typeof att.length === "number" && att.length !== data.length) return fail(res, 400, `the tarball is ${data.length} bytes, its length says ${att.length}`);
     const d = tarballDigests(data);
     const dist = body.versions![version]!.dist ?? {};
-    if (dist.integrity !== undefined && !sha512sOf(dist.integrity).includes(d.sha512)) return fail(res, 400, "the version's dist.integrity does not match its tarball");
+    if (dist.integrity !== undefined && !integritySha512s(dist.integrity).includes(d.sha512)) return fail(res, 400, "the version's dist.integrity does not match its tarball");
     if (dist.shasum !== undefined && dist.shasum !== d.shasum) return fail(res, 400, "the version's dist.shasum does not match its tarball");
 
     const namespace = npmNamespace(name);
