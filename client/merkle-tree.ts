@@ -100,6 +100,43 @@ export function consistencyProofRanges(size1: bigint, size2: bigint): Array<[big
   return out.reverse();
 }
 
+/**
+ * The ranges whose MTHs form SUBTREE_PROOF(start, end, D[n])
+ * (draft-ietf-plants-merkle-tree-certs, "Generating a Subtree Consistency
+ * Proof"), in proof order: the subtree `[start, end)` is part of the tree of
+ * size n. For start = 0 it is RFC 6962's PROOF(end, D[n]). C2SP tlog-mirror's
+ * entry packages carry these.
+ */
+export function subtreeConsistencyProofRanges(start: bigint, end: bigint, n: bigint): Array<[bigint, bigint]> {
+  let ceil = 1n;
+  while (ceil < end - start) ceil <<= 1n;
+  if (start < 0n || start >= end || start % ceil !== 0n || end > n) {
+    throw new ProofError("invalid_subtree", `[${start}, ${end}) is not a non-empty subtree of a tree of size ${n}`);
+  }
+  const out: Array<[bigint, bigint]> = [];
+  let lo = 0n;
+  let hi = n;
+  let known = true; // the "b" flag: the verifier holds MTH(D[start:end]) itself
+  while (!(start === lo && end === hi)) {
+    const k = splitPoint(hi - lo);
+    if (end <= lo + k) {
+      out.push([lo + k, hi]);
+      hi = lo + k;
+    } else if (start >= lo + k) {
+      out.push([lo, lo + k]);
+      lo = lo + k;
+    } else {
+      // A valid subtree straddling the split starts at lo: as RFC 6962's PROOF(end - lo, …).
+      out.push([lo, lo + k]);
+      lo = lo + k;
+      start = lo;
+      known = false;
+    }
+  }
+  if (!known) out.push([lo, hi]);
+  return out.reverse();
+}
+
 export type NodeReader = (ids: NodeId[]) => Promise<Map<string, Uint8Array>>;
 
 /** Computes the hashes of the given ranges, reading every needed node in one call. */
