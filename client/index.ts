@@ -21,3 +21,4 @@ export * from "./webauthn.js";
 export * from "./namespace.js";
 export * from "./log-builder.js";
 export * from "./leaf-hashes.js";
+export * from "./tlog-mirror.js";

@@ -63,6 +63,15 @@ export interface EvidenceTable {
   body: Immutable<string>;
 }
 
+/** A push mirror's pending checkpoints (C2SP tlog-mirror), each consistent with the one before. */
+export interface MirrorPendingTable {
+  tree_size: Int8;
+  root_hash: Immutable<Uint8Array>;
+  /** The log-signed checkpoint note as received. */
+  note: Immutable<string>;
+  received_at: ColumnType<Date, never, never>;
+}
+
 /** Which entries register which key (GET /v1/keys/<id>); written with the entries. */
 export interface KeyRegistrationsTable {
   key_id: Immutable<string>;
@@ -141,6 +150,7 @@ export interface Database {
   writer_tokens: WriterTokensTable;
   cosignatures: CosignaturesTable;
   evidence: EvidenceTable;
+  mirror_pending: MirrorPendingTable;
   key_registrations: KeyRegistrationsTable;
   approval_requests: ApprovalRequestsTable;
   approval_decisions: ApprovalDecisionsTable;

@@ -44,6 +44,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Witnesses the log submits to, named in /v1/log so clients and the explorer can verify cosignatures. */
   witnesses?: { quorum: number; vkeys: string[]; policy?: string };
+  /** Also serve the tiles under this prefix (a C2SP tlog-mirror's `/<hex sha256(origin)>`). */
+  tilePrefix?: string;
   /** Bytes of tree nodes kept in memory for proofs and tiles (default 64 MiB). */
   nodeCacheBytes?: number;
   /** The web explorer's routes (`/` and its assets), if served. */
@@ -129,7 +131,9 @@ export function createApp(appDeps: AppDeps): Hono {
   });
   deps.extraRoutes?.(app as unknown as Hono);
   app.route("/", readRoutes(deps));
-  app.route("/", tileRoutes(deps));
+  const tiles = tileRoutes(deps);
+  app.route("/", tiles);
+  if (deps.tilePrefix) app.route(deps.tilePrefix, tiles);
   if (deps.writer) app.route("/v1/records", recordRoutes({ ...deps, ...deps.writer }));
   if (deps.approvals) app.route("/v1", deps.approvals);
   app.route("/v1", stateRoutes(deps));

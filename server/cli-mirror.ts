@@ -11,6 +11,7 @@ import { createLogger, isLogLevel, LOG_LEVELS } from "./observability/logger.js"
 import { Metrics } from "./observability/metrics.js";
 
 export const MIRROR_HELP = `Usage: ledger mirror --source <url> --log-key <vkey> [options]
+       ledger mirror --push --log-key <vkey> [options]
 
 Follows a log through its tiles, verifies everything (signature, consistency,
 every leaf, the hash chain, the record rules), stores the copy, serves the same
@@ -19,6 +20,13 @@ POST /add-checkpoint and GET /<hex sha256(origin)>/checkpoint (C2SP tlog-witness
 and cross-checks its peers. Cosignatures are Ed25519 (type 0x04) or ML-DSA-44
 (type 0x06), as the cosigner key says (--cosigner-alg for a new key).
 
+With --push it pulls nothing: the log pushes to it by C2SP tlog-mirror
+(POST /add-checkpoint moves the pending checkpoint, POST /add-entries uploads
+entry packages, each checked by a subtree consistency proof and then verified
+as in pull mode; the mirror cosigns once it holds every entry). The copy is
+also served under /<hex sha256(origin)>/ (checkpoint and tiles).
+
+  --push                be pushed to (C2SP tlog-mirror) instead of pulling from --source
   --log-key-file <f>    read the log's vkey from a file (e.g. the log's <data-dir>/log.vkey)
   --port <n>            listen port (default 8081; 0 = any)
   --host <addr>         listen address (default 127.0.0.1)
@@ -37,6 +45,7 @@ and cross-checks its peers. Cosignatures are Ed25519 (type 0x04) or ML-DSA-44
 export async function mirrorCommand(args: string[], io: Out): Promise<number> {
   const v = parseOptions(args, {
     source: { type: "string" },
+    push: { type: "boolean" },
     "log-key": { type: "string" },
     "log-key-file": { type: "string" },
     port: { type: "string" },
@@ -59,7 +68,8 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
       throw new CliError(`--log-key-file: ${(e as Error).message}`, 2);
     }
   }
-  if (!v.source || !v["log-key"]) throw new CliError("--source <url> and --log-key <vkey> (or --log-key-file) are required", 2);
+  if (!v["log-key"]) throw new CliError("--log-key <vkey> (or --log-key-file) is required", 2);
+  if (!v.source === !v.push) throw new CliError("give --source <url> (pull) or --push (C2SP tlog-mirror), one of them", 2);
   const port = Number(v.port ?? 8081);
   const intervalMs = Number(v.interval ?? 1000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("--port must be 0-65535", 2);
@@ -77,7 +87,7 @@ export async function mirrorCommand(args: string[], io: Out): Promise<number> {
   if (!isLogLevel(level)) throw new CliError(`LEDGER_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`, 2);
   const logger = createLogger({ level, name: "ledger-mirror" });
   const mirror = await createMirror(
-    { source: v.source, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, cosignerAlg: alg, peers: v.peer ?? [], intervalMs, coreKeys },
+    { source: v.source, push: v.push === true, logKey: v["log-key"], dataDir: v["data-dir"] ?? "./mirror-data", databaseUrl: v["database-url"], keyFile: v["key-file"], name: v.name, cosignerAlg: alg, peers: v.peer ?? [], intervalMs, coreKeys },
     {
       log: (l) => (/EQUIVOCATION|failed|cannot/.test(l) ? logger.error(l) : logger.info(l)),
       logger,

@@ -45,6 +45,8 @@ Approval service (docs/approvals.md):
 Witnesses:
   LEDGER_WITNESSES      <quorum>:<cosigner vkey>@<url>,…  (see docs/mirrors.md)
   LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
+  LEDGER_PUSH_MIRRORS   <url>,…: witnesses (by URL) that are push mirrors (C2SP tlog-mirror):
+                        the log uploads its entries to them
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536), LEDGER_VERIFY_THREADS (signature threads:
         cores - 2, at most 4; 0 = on the main thread)

@@ -1,5 +1,5 @@
 import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
-import { parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
+import { markPushMirrors, parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "./observability/logger.js";
 import { defaultVerifyThreads } from "./log/verify-pool.js";
 
@@ -143,7 +143,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       return undefined;
     }
   };
-  const witnesses: WitnessConfig | undefined = structured("LEDGER_WITNESSES", parseWitnesses);
+  let witnesses: WitnessConfig | undefined = structured("LEDGER_WITNESSES", parseWitnesses);
+  const pushMirrors = structured("LEDGER_PUSH_MIRRORS", (v) => v.split(",").map((u) => u.trim().replace(/\/+$/, "")).filter(Boolean));
+  if (pushMirrors && witnesses) {
+    try {
+      witnesses = markPushMirrors(witnesses, pushMirrors);
+    } catch (e) {
+      problems.push(`LEDGER_PUSH_MIRRORS: ${(e as Error).message}`);
+    }
+  } else if (pushMirrors && !env.LEDGER_WITNESSES) {
+    problems.push("LEDGER_PUSH_MIRRORS: names witnesses of LEDGER_WITNESSES, which is not set");
+  }
   const coreKeys: CoreKeys | undefined = structured("LEDGER_CORE_KEYS", parseCoreKeys);
   const writerTokens: EnvWriter[] = structured("LEDGER_WRITER_TOKENS", parseWriterTokens) ?? [];
 

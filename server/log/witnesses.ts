@@ -7,14 +7,20 @@
 import { readFileSync } from "node:fs";
 import { encodeBase64 } from "../../client/bytes.js";
 import { parsePolicy, policyMet, policyMinimum, type TlogPolicy } from "../../client/policy.js";
-import { createVerifier, openNote, parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_MLDSA44_COSIGNATURE, type NoteVerifier } from "../../client/note.js";
+import { createVerifier, openNote, parseNote, parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_MLDSA44_COSIGNATURE, type NoteVerifier } from "../../client/note.js";
 import { consistencyProof } from "./proofs.js";
+import { gzipSync } from "node:zlib";
+import { concatBytes } from "../../client/bytes.js";
+import { parseCheckpoint } from "../../client/checkpoint.js";
+import { hashRanges, subtreeConsistencyProofRanges } from "../../client/merkle-tree.js";
+import { canonicalPackages, encodeAddEntriesHeader, encodeEntryPackage, MAX_PACKAGES_PER_REQUEST, parseMirrorInfo } from "../../client/tlog-mirror.js";
 import type { Store, StoredCheckpoint } from "../store/store.js";
 
 export interface WitnessConfig {
   /** The fewest cosignatures that can meet the quorum (for a policy: of its k-of-n groups). */
   quorum: number;
-  witnesses: Array<{ vkey: string; url: string }>;
+  /** `push`: a C2SP tlog-mirror mirror (`ledger mirror --push`): entries are uploaded to it. */
+  witnesses: Array<{ vkey: string; url: string; push?: boolean }>;
   /** When given as a C2SP tlog-policy file: the policy and its text. */
   policy?: { parsed: TlogPolicy; text: string };
 }
@@ -57,6 +63,15 @@ export function parseWitnesses(s: string, readFile: (path: string) => string = (
   return { quorum, witnesses };
 }
 
+/** Marks the witnesses at these URLs (LEDGER_PUSH_MIRRORS) as push mirrors. */
+export function markPushMirrors(c: WitnessConfig, urls: string[]): WitnessConfig {
+  const norm = (u: string) => u.replace(/\/+$/, "");
+  for (const u of urls) {
+    if (!c.witnesses.some((w) => norm(w.url) === norm(u))) throw new Error(`${u} is not the URL of a witness in LEDGER_WITNESSES`);
+  }
+  return { ...c, witnesses: c.witnesses.map((w) => (urls.some((u) => norm(u) === norm(w.url)) ? { ...w, push: true } : w)) };
+}
+
 interface WitnessState {
   verifier: NoteVerifier;
   url: string;
@@ -64,6 +79,8 @@ interface WitnessState {
   known: bigint;
   /** The size whose cosignature by this witness we hold. */
   cosigned: bigint;
+  /** A push mirror: its next entry as it last told us, if it did. */
+  push: { next: bigint | undefined } | undefined;
 }
 
 export class WitnessSubmitter {
@@ -88,7 +105,7 @@ export class WitnessSubmitter {
     this.#config = config;
     this.#log = opts.log;
     this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#state = config.witnesses.map((w) => ({ verifier: createVerifier(w.vkey), url: w.url, known: 0n, cosigned: -1n }));
+    this.#state = config.witnesses.map((w) => ({ verifier: createVerifier(w.vkey), url: w.url, known: 0n, cosigned: -1n, push: w.push ? { next: undefined } : undefined }));
   }
 
   /** The note /checkpoint serves: the newest checkpoint with a quorum of cosignatures. */
@@ -143,6 +160,16 @@ export class WitnessSubmitter {
       return this.#submit(w, cp, true);
     }
     if (res.status !== 200) throw new Error(`add-checkpoint answered ${res.status}: ${text.trim().slice(0, 200)}`);
+    if (w.push) {
+      // A push mirror took it as its pending checkpoint: upload the entries; add-entries cosigns.
+      w.known = cp.treeSize;
+      return this.#upload(w, w.push, cp);
+    }
+    await this.#keep(w, cp, text);
+  }
+
+  /** Verifies and stores a witness's cosignature lines on `cp`. */
+  async #keep(w: WitnessState, cp: StoredCheckpoint, text: string): Promise<void> {
     const lines = text.split("\n").filter(Boolean).map((l) => l + "\n");
     try {
       const note = openNote(cp.note + lines.join(""), [w.verifier]);
@@ -153,5 +180,52 @@ export class WitnessSubmitter {
     const ours = lines.filter((l) => l.startsWith(`\u2014 ${w.verifier.name} `));
     await this.#store.addCosignature(cp.treeSize, `${w.verifier.name}+${w.verifier.keyId}`, ours.join(""));
     w.known = w.cosigned = cp.treeSize;
+  }
+
+  /**
+   * C2SP tlog-mirror add-entries up to `cp`, at most 32 packages a request,
+   * following the mirror's 202 and 409 answers (its next entry). Without one
+   * known yet, the first request is empty (upload_start = upload_end): the
+   * mirror then cosigns if it holds everything, or says where it stands.
+   */
+  async #upload(w: WitnessState, push: { next: bigint | undefined }, cp: StoredCheckpoint): Promise<void> {
+    const end = cp.treeSize;
+    let stalled = 0;
+    for (;;) {
+      const start = push.next !== undefined && push.next <= end ? push.next : end;
+      const spans = canonicalPackages(start, end, 0, MAX_PACKAGES_PER_REQUEST);
+      const parts: Uint8Array[] = [encodeAddEntriesHeader({ origin: parseCheckpoint(parseNote(cp.note).text).origin, uploadStart: start, uploadEnd: end, ticket: new Uint8Array(0) })];
+      for (const span of spans) {
+        const entries = await this.#store.entriesBetween(span.start, span.end);
+        const proof = await hashRanges(subtreeConsistencyProofRanges(span.subtreeStart, span.end, end), (ids) => this.#store.readNodes(ids));
+        parts.push(encodeEntryPackage(entries.map((e) => e.entry), proof));
+      }
+      const res = await this.#fetch(`${w.url.replace(/\/$/, "")}/add-entries`, {
+        method: "POST",
+        body: gzipSync(concatBytes(...parts)),
+        headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
+      });
+      const text = await res.text();
+      if (res.status === 200) {
+        push.next = end;
+        return this.#keep(w, cp, text);
+      }
+      if (res.status !== 202 && res.status !== 409) throw new Error(`add-entries answered ${res.status}: ${text.trim().slice(0, 200)}`);
+      let info;
+      try {
+        info = parseMirrorInfo(text);
+      } catch {
+        throw new Error(`add-entries answered ${res.status} without mirror info`);
+      }
+      if (info.treeSize !== end) {
+        // Our checkpoint is no longer one the mirror accepts: the next round moves its pending checkpoint again.
+        w.known = info.treeSize;
+        push.next = info.nextEntry;
+        throw new Error(`add-entries: the mirror's pending checkpoint is ${info.treeSize}, not ${end}`);
+      }
+      stalled = info.nextEntry > start || (spans.length === 0 && push.next === undefined) ? 0 : stalled + 1;
+      push.next = info.nextEntry;
+      if (stalled >= 2) throw new Error(`add-entries: the mirror stays at next entry ${info.nextEntry} (${res.status})`);
+    }
   }
 }

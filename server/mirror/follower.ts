@@ -126,7 +126,7 @@ export class MirrorFollower {
     if (size > cp.treeSize) {
       // Entries of an earlier, larger target survived a crash: this checkpoint must be a prefix of them.
       await this.checkAgainstOwn(cp, this.#d.source);
-      return this.#store(cp, [], []);
+      return this.commit(cp, [], []);
     }
     // What we hold: entries of our checkpoint (whose root must match), and perhaps more an
     // interrupted catch-up left, which the first chunk's proof against `cp` checks.
@@ -185,7 +185,7 @@ export class MirrorFollower {
       if (e instanceof LedgerError) throw new MirrorError("source_invalid", `source served data that does not verify: ${e.message}`, { retryAfter: 5, cause: e });
       throw e;
     }
-    return stored ?? (await this.#store(cp, [], []));
+    return stored ?? (await this.commit(cp, [], []));
   }
 
   /** Waits for a chunk's signatures; stores it if all verified, else stops the mirror. */
@@ -197,7 +197,7 @@ export class MirrorFollower {
       this.fatal = `the log holds a record the rules refuse at index ${index}: bad_signature: a signature does not verify`;
       throw new MirrorError("log_breaks_rules", this.fatal, { retryAfter: 60 });
     }
-    const stored = await this.#store(c.cp, c.rows, c.nodes);
+    const stored = await this.commit(c.cp, c.rows, c.nodes);
     c.rules.committed(c.end); // stored: the chunk's namespace states become the cached ones
     this.#d.onProgress?.(c.end, c.total);
     return stored;
@@ -225,7 +225,7 @@ export class MirrorFollower {
    * chunk reaches the checkpoint, the cosigned checkpoint, in ONE transaction.
    * The comment at each write says what a crash right there leaves behind.
    */
-  async #store(cp: SignedCheckpoint | undefined, rows: NewEntry[], nodes: StoredNode[]): Promise<StoredCheckpoint> {
+  async commit(cp: SignedCheckpoint | undefined, rows: NewEntry[], nodes: StoredNode[]): Promise<StoredCheckpoint> {
     return this.#d.store.sequence(async (tx) => {
       // One writer at a time. Nothing written yet: a crash here leaves the copy as it was.
       await tx.lock();
@@ -262,7 +262,7 @@ export class MirrorFollower {
       throw new MirrorError("unsigned_leftovers", `checkpoint ${cp.treeSize} disagrees with entries stored beyond our checkpoint ${local.treeSize}`, { retryAfter: 5 });
     }
     const proof = local.treeSize > cp.treeSize ? await consistencyProof(store, cp.treeSize, local.treeSize) : [];
-    await this.#recordFork(evidenceOf(cp.raw, local.note, proof, local.treeSize > cp.treeSize ? ours : undefined), peer);
+    await this.recordFork(evidenceOf(cp.raw, local.note, proof, local.treeSize > cp.treeSize ? ours : undefined), peer);
   }
 
   /** Checks that `cp` (larger) extends `local`, using the larger tree's tiles. */
@@ -275,7 +275,7 @@ export class MirrorFollower {
       if (e instanceof LedgerError) throw new MirrorError("source_invalid", `${peer} served tiles that do not match its own checkpoint`, { retryAfter: 5, cause: e });
       throw e;
     }
-    if (!bytesEqual(alt!, local.rootHash)) await this.#recordFork(evidenceOf(local.note, cp.raw, proof, alt), peer);
+    if (!bytesEqual(alt!, local.rootHash)) await this.recordFork(evidenceOf(local.note, cp.raw, proof, alt), peer);
   }
 
   /** Cross-checks a peer's checkpoint for the same origin (another mirror, or the source). */
@@ -287,7 +287,7 @@ export class MirrorFollower {
     else if (local.treeSize > 0n) await this.#checkExtends(local, theirs, this.#tiles(peer, theirs.treeSize), peer);
   }
 
-  async #recordFork(e: EquivocationEvidence, peer: string): Promise<never> {
+  async recordFork(e: EquivocationEvidence, peer: string): Promise<never> {
     await this.#d.store.addEvidence(peer, JSON.stringify(e));
     this.fork = e;
     this.#d.log(`mirror: EQUIVOCATION by ${this.#d.origin} detected via ${peer}: two signed checkpoints that cannot both be honest; evidence stored and served at /v1/evidence; cosigning stopped`);

@@ -15,10 +15,14 @@ import type { KyselyStore } from "../store/kysely-store.js";
 import { createCosigner, type Cosigner } from "./cosigner.js";
 import { MirrorFollower } from "./follower.js";
 import { witnessRoutes } from "./witness-routes.js";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { MirrorReceiver } from "./receiver.js";
 
 export interface MirrorConfig {
-  source: string;
+  /** The log to pull from; absent in push mode. */
+  source?: string;
+  /** C2SP tlog-mirror push mode: the log uploads with add-checkpoint and add-entries, nothing is pulled. */
+  push?: boolean;
   logKey: string;
   dataDir: string;
   databaseUrl?: string;
@@ -37,6 +41,8 @@ export interface Mirror {
   app: Hono;
   store: KyselyStore;
   follower: MirrorFollower;
+  /** The push side (tlog-mirror add-entries), in push mode. */
+  receiver: MirrorReceiver | undefined;
   cosigner: Cosigner;
   origin: string;
   /** Polls the source and the peers until close(). */
@@ -82,14 +88,21 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
   }
   const namespaces = new NamespaceCache({ breakGlass: config.coreKeys ? "accept" : "refuse", coreKeys: config.coreKeys });
   const verifyPool = new VerifyPool(config.verifyThreads ?? defaultVerifyThreads(1));
-  const follower = new MirrorFollower({ store, source: config.source, origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress, verifyPool });
+  if (!config.push === !config.source) {
+    await store.close();
+    unlock();
+    throw new StartupError("a mirror either pulls from --source or is pushed to (--push), not both or neither");
+  }
+  const follower = new MirrorFollower({ store, source: config.source ?? "", origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress, verifyPool });
+  const receiver = config.push ? new MirrorReceiver({ store, follower, namespaces, verifyPool, origin, cosignerName: cosigner.name, log }) : undefined;
   const app = createApp({
     store,
     namespaces,
     origin,
     verifierKey: config.logKey,
     failing: () => follower.failing,
-    extraRoutes: (a) => a.route("/", witnessRoutes({ store, follower, origin, cosignerName: cosigner.name })),
+    extraRoutes: (a) => a.route("/", witnessRoutes({ store, follower, origin, cosignerName: cosigner.name, ...(receiver ? { receiver } : {}) })),
+    tilePrefix: `/${createHash("sha256").update(origin).digest("hex")}`,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),
@@ -101,12 +114,13 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
     app,
     store,
     follower,
+    receiver,
     cosigner,
     origin,
     run() {
       loop ??= (async () => {
         while (!stopped) {
-          await follower.syncTo().catch((e) => log(`mirror: sync: ${(e as Error).message}`));
+          if (!receiver) await follower.syncTo().catch((e) => log(`mirror: sync: ${(e as Error).message}`));
           for (const peer of config.peers) await follower.crossCheck(peer).catch((e) => log(`mirror: cross-check ${peer}: ${(e as Error).message}`));
           await new Promise<void>((r) => {
             wake = r;
@@ -120,6 +134,7 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
       wake?.();
       await loop;
       await follower.idle(); // let a running sync finish its transaction
+      await receiver?.idle();
       await verifyPool.close();
       await store.close();
       unlock();

@@ -14,12 +14,27 @@ import { parseNote } from "../../client/note.js";
 import { MirrorError } from "./errors.js";
 import type { Store } from "../store/store.js";
 import type { MirrorFollower } from "./follower.js";
+import type { MirrorReceiver } from "./receiver.js";
+import { ByteReader } from "../../client/tlog-mirror.js";
 
-function text(body: string, status: number, type = "text/plain; charset=utf-8"): Response {
-  return new Response(body, { status, headers: { "Content-Type": type } });
+const TEXT = "text/plain; charset=utf-8";
+
+function text(body: string, status: number, type = TEXT, headers: Record<string, string> = {}): Response {
+  return new Response(body, { status, headers: { "Content-Type": type, ...headers } });
 }
 
-export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; origin: string; cosignerName: string }): Hono {
+async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/** A body whose gzip is corrupt reads as one that ended there: the packages before stay. */
+async function* gunzipErrors(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) yield chunk;
+  } catch {
+    return;
+  }
+}
+
+export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; origin: string; cosignerName: string; receiver?: MirrorReceiver }): Hono {
   const app = new Hono();
   let busy: Promise<unknown> = Promise.resolve();
 
@@ -51,6 +66,11 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
       return text("no valid signature by the log's key\n", 403);
     }
     if (old > size) return text("old size is larger than the checkpoint\n", 400);
+    if (deps.receiver) {
+      // Push mode (C2SP tlog-mirror): this moves the pending checkpoint; add-entries cosigns.
+      const a = await deps.receiver.addCheckpoint(old, proof, note, size, root);
+      return text(a.body, a.status, a.type);
+    }
     // One request at a time: compare-and-set of the latest cosigned size.
     const run = busy.then(async () => {
       const local = await deps.store.latestCheckpoint();
@@ -82,6 +102,22 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
     busy = run.catch(() => {});
     return run;
   });
+
+  if (deps.receiver) {
+    const receiver = deps.receiver;
+    app.post("/add-entries", async function addEntries(c) {
+      const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+      if (type !== "application/octet-stream") return text("add-entries takes application/octet-stream\n", 415);
+      const encoding = c.req.header("content-encoding")?.trim().toLowerCase();
+      if (encoding && encoding !== "gzip" && encoding !== "identity") return text("Content-Encoding must be gzip or identity\n", 415, TEXT, { "Accept-Encoding": "gzip" });
+      let stream: ReadableStream<Uint8Array> | null = c.req.raw.body;
+      if (stream && encoding === "gzip") stream = stream.pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+      const reader = new ByteReader(stream ? gunzipErrors(stream) : emptyBody());
+      const a = await receiver.addEntries(reader);
+      await reader.cancel();
+      return text(a.body, a.status, a.type, { "Accept-Encoding": "gzip" });
+    });
+  }
 
   // C2SP tlog-witness monitor retrieval: GET <prefix>/<hex SHA-256 of the origin>/checkpoint.
   const originHash = createHash("sha256").update(deps.origin).digest("hex");

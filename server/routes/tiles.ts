@@ -70,7 +70,7 @@ export function tileRoutes(deps: { store: Store; head: HeadCache; cacheBytes?: n
   }
 
   app.get("/tile/*", async function tile(c) {
-    const rest = c.req.path.slice("/tile/".length);
+    const rest = c.req.path.slice(c.req.path.indexOf("/tile/") + "/tile/".length); // also mounted under a mirror's /<origin hash>
     const slash = rest.indexOf("/");
     const head = rest.slice(0, slash);
     const { n, width } = parseTileRest(rest.slice(slash + 1));

@@ -312,6 +312,15 @@ export class KyselyStore implements Store {
     await this.db.insertInto("evidence").values({ peer, body }).execute();
   }
 
+  async addPendingCheckpoint(c: StoredCheckpoint): Promise<void> {
+    await this.db.insertInto("mirror_pending").values({ tree_size: c.treeSize, root_hash: c.rootHash, note: c.note }).onConflict((oc) => oc.column("tree_size").doNothing()).execute();
+  }
+
+  async pendingCheckpoints(limit: number): Promise<StoredCheckpoint[]> {
+    const rows = await this.db.selectFrom("mirror_pending").select(["tree_size", "root_hash", "note"]).orderBy("tree_size", "desc").limit(limit).execute();
+    return rows.map(toCheckpoint);
+  }
+
   async listEvidence() {
     const rows = await this.db.selectFrom("evidence").selectAll().orderBy("id").execute();
     return rows.map((r) => ({ id: r.id, detectedAt: r.detected_at, peer: r.peer, body: r.body }));

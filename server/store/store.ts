@@ -118,6 +118,10 @@ export interface Store extends StoreReader {
   /** The newest checkpoint with `quorum` cosignatures, or whose witnesses (`name+keyId`) the predicate accepts (a policy). */
   latestCosigned(quorum: number | ((witnesses: string[]) => boolean)): Promise<{ checkpoint: StoredCheckpoint; lines: string[] } | undefined>;
   addEvidence(peer: string, body: string): Promise<void>;
+  /** A push mirror's pending checkpoint (C2SP tlog-mirror); one per size, a repeat is ignored. */
+  addPendingCheckpoint(c: StoredCheckpoint): Promise<void>;
+  /** The newest pending checkpoints, largest first. */
+  pendingCheckpoints(limit: number): Promise<StoredCheckpoint[]>;
   listEvidence(): Promise<Array<{ id: number; detectedAt: Date; peer: string; body: string }>>;
   /** Checks the database answers. */
   ping(): Promise<void>;
