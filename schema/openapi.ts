@@ -51,6 +51,8 @@ interface Operation {
   tag: "log" | "records" | "state" | "tiles" | "mirror" | "operations" | "approvals";
   params?: Param[];
   request?: z.ZodType;
+  /** A request body that is not JSON (its media type). */
+  rawRequest?: string;
   auth?: boolean;
   responses: Record<number, { description: string; body?: Body; headers?: Record<string, string> }>;
   /** The server's route pattern, where it differs from the path with {x} → :x. */
@@ -389,16 +391,44 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post",
     path: "/add-checkpoint",
-    summary: "Mirrors only: C2SP tlog-witness — cosign a checkpoint consistent with the one last cosigned",
+    summary:
+      "Mirrors only: C2SP tlog-witness — cosign a checkpoint consistent with the one last cosigned (a pull mirror fetches and verifies its entries first); on a push mirror (--push) it moves the pending checkpoint instead (C2SP tlog-mirror), answering 200 with an empty body, and `old` is the pending size",
     tag: "mirror",
     responses: {
-      200: { description: "cosignature lines", body: text("signature lines") },
+      200: { description: "cosignature lines (empty on a push mirror)", body: text("signature lines") },
       400: { description: "malformed request", body: text("reason") },
       403: { description: "not signed by the log", body: text("reason") },
       404: { description: "unknown origin", body: text("reason") },
       409: { description: "old size does not match: the size last cosigned", body: { text: "text/x.tlog.size" } },
       422: { description: "not cosigned: verification failed", body: text("reason") },
     },
+  },
+  {
+    method: "post",
+    path: "/add-entries",
+    summary:
+      "Push mirrors only (--push): C2SP tlog-mirror add-entries — a header (origin, upload_start, upload_end, ticket) and the canonical sequence of entry packages (aligned to 256, each entry uint16-length-prefixed, then num_hashes ≤ 63 and a subtree consistency proof against the pending checkpoint of size upload_end); gzip accepted. Each package is authenticated, verified as in pull mode and stored; once every entry is held the mirror checkpoint moves to upload_end and is cosigned",
+    tag: "mirror",
+    rawRequest: "application/octet-stream",
+    responses: {
+      200: { description: "all entries held, checkpoint cosigned: the mirror's cosignature lines", body: text("signature lines") },
+      202: { description: "a prefix was stored: pending size, next entry, ticket", body: { text: "text/x.tlog.mirror-info" } },
+      400: { description: "malformed, or cut before the first package ended, or bytes past the last package", body: text("reason") },
+      404: { description: "unknown origin, or a pull mirror", body: text("reason") },
+      409: { description: "upload_end is no valid pending size, or upload_start is past the next entry: pending size, next entry, ticket", body: { text: "text/x.tlog.mirror-info" } },
+      415: { description: "not application/octet-stream, or an encoding other than gzip", body: text("reason") },
+      422: { description: "no pending checkpoint yet, a package that does not authenticate, or a record the rules refuse", body: text("reason") },
+      503: { description: "the mirror stopped (equivocation, or the log broke its rules)", body: text("reason") },
+    },
+  },
+  {
+    method: "get",
+    path: "/{originHash}/tile/{path}",
+    route: "/:originHash{[0-9a-f]{64}}/tile/*",
+    summary: "Mirrors only: C2SP tlog-mirror monitoring prefix — the mirror's copy as tlog-tiles under the hex SHA-256 of the log's origin (the same tiles as /tile/{path})",
+    tag: "mirror",
+    params: [{ name: "path", in: "path", required: true, description: "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>]" }],
+    responses: { 200: { description: "tile bytes (immutable)", body: { binary: "tile" } }, 404: err("no such tile, or not this mirror's log") },
   },
   {
     method: "get",
@@ -445,6 +475,7 @@ export function openApiDocument(opts: { version: string; serverUrl?: string }): 
       ...(op.route ? { "x-route": op.route } : {}),
       ...(op.params ? { parameters: op.params.map((p) => ({ name: p.name, in: p.in, description: p.description, required: p.in === "path" ? true : (p.required ?? false), schema: p.schema ?? { type: "string" } })) } : {}),
       ...(op.request ? { requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(op.request, { target: "draft-2020-12", io: "input" }) } } } } : {}),
+      ...(op.rawRequest ? { requestBody: { required: true, content: { [op.rawRequest]: { schema: { type: "string", contentMediaType: op.rawRequest } } } } } : {}),
       ...(op.auth ? { security: [{ writerToken: [] }] } : {}),
       responses,
     };

@@ -44,8 +44,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Witnesses the log submits to, named in /v1/log so clients and the explorer can verify cosignatures. */
   witnesses?: { quorum: number; vkeys: string[]; policy?: string };
-  /** Also serve the tiles under this prefix (a C2SP tlog-mirror's `/<hex sha256(origin)>`). */
-  tilePrefix?: string;
+  /** A mirror's lowercase hex SHA-256 of the origin: the tiles are also served under `/<it>/` (C2SP tlog-mirror). */
+  originHash?: string;
   /** Bytes of tree nodes kept in memory for proofs and tiles (default 64 MiB). */
   nodeCacheBytes?: number;
   /** The web explorer's routes (`/` and its assets), if served. */
@@ -133,7 +133,14 @@ export function createApp(appDeps: AppDeps): Hono {
   app.route("/", readRoutes(deps));
   const tiles = tileRoutes(deps);
   app.route("/", tiles);
-  if (deps.tilePrefix) app.route(deps.tilePrefix, tiles);
+  if (deps.originHash) {
+    const prefix = "/:originHash{[0-9a-f]{64}}";
+    app.use(`${prefix}/tile/*`, async function ownOrigin(c, next) {
+      if (c.req.param("originHash") !== deps.originHash) throw new ApiError("not_found", "this mirror does not hold that log");
+      await next();
+    });
+    app.route(prefix, tiles);
+  }
   if (deps.writer) app.route("/v1/records", recordRoutes({ ...deps, ...deps.writer }));
   if (deps.approvals) app.route("/v1", deps.approvals);
   app.route("/v1", stateRoutes(deps));

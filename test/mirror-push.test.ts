@@ -59,7 +59,7 @@ async function body(ledger: Ledger, p: Parts): Promise<Uint8Array> {
 }
 
 async function addEntries(mirror: Mirror, b: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string; type: string | null }> {
-  const res = await mirror.app.request("/add-entries", { method: "POST", body: b, headers: { "content-type": "application/octet-stream", ...headers } });
+  const res = await mirror.app.request("/add-entries", { method: "POST", body: b as BodyInit, headers: { "content-type": "application/octet-stream", ...headers } });
   return { status: res.status, text: await res.text(), type: res.headers.get("content-type") };
 }
 
@@ -113,7 +113,7 @@ describe("C2SP tlog-mirror push: a log uploads to ledger mirror --push", () => {
         b = (b as Uint8Array).subarray(0, Math.floor((b as Uint8Array).length * cut));
         cut = undefined;
       }
-      const res = await mirror.app.request(u.pathname, { ...init, body: b });
+      const res = await mirror.app.request(u.pathname, { ...init, body: b as BodyInit });
       if (u.pathname === "/add-entries") sent.push({ bytes: (b as Uint8Array).length, status: res.status });
       return res;
     };
@@ -278,7 +278,7 @@ describe("C2SP tlog-mirror push: a log uploads to ledger mirror --push", () => {
 
     it("wrong Content-Type or Content-Encoding: 415", async () => {
       const b = await body(ledger, { start: 1280n, end: cp.treeSize });
-      expect((await mirror.app.request("/add-entries", { method: "POST", body: b, headers: { "content-type": "text/plain" } })).status).toBe(415);
+      expect((await mirror.app.request("/add-entries", { method: "POST", body: b as BodyInit, headers: { "content-type": "text/plain" } })).status).toBe(415);
       expect((await addEntries(mirror, b, { "content-encoding": "br" })).status).toBe(415);
     });
 

@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../server/config.js";
 import { createLedger, type Ledger } from "../server/ledger.js";
 import { createMirror, type Mirror } from "../server/mirror/mirror.js";
+import { addEntriesBody } from "../server/log/witnesses.js";
+import { parseCheckpoint } from "../client/checkpoint.js";
+import { parseNote } from "../client/note.js";
 import { appendDemo, ART, DEMO_CORE_KEYS, DEMO_NS, DEMO_PKG, demoKeys, type DemoLog } from "./helpers/demo.js";
 import { encodeBase64 } from "../client/bytes.js";
 import { ed25519Sign } from "../client/ed25519.js";
@@ -32,7 +35,7 @@ interface Example {
   /** The documented path this request exercises. */
   op: string;
   url: string;
-  on?: "mirror";
+  on?: "mirror" | "push";
   init?: RequestInit;
 }
 
@@ -40,6 +43,7 @@ describe("OpenAPI document", () => {
   let dir: string;
   let ledger: Ledger;
   let mirror: Mirror;
+  let push: Mirror;
   let demo: DemoLog;
   let doc: Doc;
 
@@ -52,11 +56,13 @@ describe("OpenAPI document", () => {
       return await ledger.app.request(u.pathname + u.search, init);
     };
     mirror = await createMirror({ source: "http://log.test", logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), peers: [], intervalMs: 60_000 }, { fetch: viaLog, log: () => {} });
+    push = await createMirror({ push: true, logKey: ledger.signer.verifierKey, dataDir: join(dir, "push"), peers: [], intervalMs: 60_000 }, { log: () => {} });
     doc = (await (await ledger.app.request("/openapi.json")).json()) as Doc;
   }, 60_000);
 
   afterAll(async () => {
     await mirror?.close();
+    await push?.close();
     await ledger?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -89,6 +95,9 @@ describe("OpenAPI document", () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     const entry = await (await ledger.app.request(`/v1/entries/${demo.at.release1}`)).json();
     const checkpoint = await (await ledger.app.request("/checkpoint")).text();
+    const checkpointSize = parseCheckpoint(parseNote(checkpoint).text).treeSize;
+    const uploadAll = (await addEntriesBody(ledger.store, ledger.origin, 0n, checkpointSize)).body;
+    const uploadSome = (await addEntriesBody(ledger.store, ledger.origin, 0n, checkpointSize - 1n)).body; // no such pending size: 409
     const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", body, headers: { "content-type": "application/json", authorization: `Bearer ${TEST_TOKEN}`, ...headers } });
     const newRecord = JSON.stringify(registerKey("npm:openapi", testKey(400)));
     const examples: Example[] = [
@@ -139,13 +148,23 @@ describe("OpenAPI document", () => {
       { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: "garbage" } },
       { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "mirror", init: { method: "POST", body: `old 0\n\n${checkpoint.replace(/^[^\n]+/, "other.example/log")}` } },
       { method: "get", op: "/{originHash}/checkpoint", url: `/${createHash("sha256").update(ledger.origin).digest("hex")}/checkpoint`, on: "mirror" },
+      { method: "get", op: "/{originHash}/tile/{path}", url: `/${createHash("sha256").update(ledger.origin).digest("hex")}/tile/entries/000.p/${checkpointSize}`, on: "mirror" },
+      { method: "get", op: "/{originHash}/tile/{path}", url: `/${"0".repeat(64)}/tile/entries/000.p/3`, on: "mirror" },
+      // A pull mirror takes no uploads; a push mirror (test/mirror-push.test.ts runs every status) before its pending checkpoint, then after.
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "mirror", init: { method: "POST", body: new Uint8Array(4), headers: { "content-type": "application/octet-stream" } } },
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "push", init: { method: "POST", body: uploadAll as BodyInit, headers: { "content-type": "application/octet-stream" } } },
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "push", init: { method: "POST", body: uploadAll.subarray(0, 20) as BodyInit, headers: { "content-type": "application/octet-stream" } } },
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "push", init: { method: "POST", body: uploadAll as BodyInit, headers: { "content-type": "text/plain" } } },
+      { method: "post", op: "/add-checkpoint", url: "/add-checkpoint", on: "push", init: { method: "POST", body: `old 0\n\n${checkpoint}` } },
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "push", init: { method: "POST", body: uploadSome as BodyInit, headers: { "content-type": "application/octet-stream" } } },
+      { method: "post", op: "/add-entries", url: "/add-entries", on: "push", init: { method: "POST", body: uploadAll as BodyInit, headers: { "content-type": "application/octet-stream" } } },
       { method: "get", op: "/{originHash}/checkpoint", url: `/${"0".repeat(64)}/checkpoint`, on: "mirror" },
       { method: "get", op: "/v1/evidence", url: "/v1/evidence", on: "mirror" },
       { method: "get", op: "/v1/log", url: "/v1/log", on: "mirror" },
     ];
     const seen = new Map<string, Set<string>>();
     async function check(ex: Example): Promise<any> {
-      const res = await (ex.on === "mirror" ? mirror.app : ledger.app).request(ex.url, ex.init);
+      const res = await (ex.on === "mirror" ? mirror.app : ex.on === "push" ? push.app : ledger.app).request(ex.url, ex.init);
       const what = `${ex.method.toUpperCase()} ${ex.url} → ${res.status}`;
       const op = doc.paths[ex.op]?.[ex.method];
       expect(op, `${ex.op} is not documented`).toBeDefined();

@@ -1,8 +1,8 @@
 /**
  * C2SP, current (real processes on loopback): a log whose witnesses are
  * given as a tlog-policy file — a 2-of-3 group of one Ed25519 mirror and two
- * ML-DSA-44 mirrors — serves checkpoints that a client with the same policy
- * accepts. A tampered ML-DSA cosignature, a cosigner outside the policy and a
+ * ML-DSA-44 mirrors, one of which the log pushes to by C2SP tlog-mirror —
+ * serves checkpoints that a client with the same policy accepts. A tampered ML-DSA cosignature, a cosigner outside the policy and a
  * quorum not met are each refused with a code, by LedgerClient, by
  * `ledger verify-release --policy` and by offline tlog-proof verification;
  * the explorer lists the signatures by policy witness and says whether the
@@ -83,12 +83,13 @@ describe("a 2-of-3 witness policy: one Ed25519 mirror, two ML-DSA-44 mirrors", (
     for (let i = 0; i < 4; i++) locs.push(await fixture.create());
     const db = (i: number) => locs[i]!.databaseUrl;
     procs.push(
-      await startServer({ LEDGER_KEY_FILE: f("log.key"), LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "5", DATABASE_URL: db(0) ?? "", LEDGER_ORIGIN: "", PORT: String(ports.log), LEDGER_DATA_DIR: f("logdata"), LEDGER_WITNESSES: f("policy.txt"), LEDGER_WITNESS_INTERVAL_MS: "100" }),
+      await startServer({ LEDGER_KEY_FILE: f("log.key"), LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "5", DATABASE_URL: db(0) ?? "", LEDGER_ORIGIN: "", PORT: String(ports.log), LEDGER_DATA_DIR: f("logdata"), LEDGER_WITNESSES: f("policy.txt"), LEDGER_PUSH_MIRRORS: `http://127.0.0.1:${ports.P2}`, LEDGER_WITNESS_INTERVAL_MS: "100" }),
     );
     // The three mirrors start side by side (each initialises its embedded database).
     const mirrors = await Promise.all(
       ([["E", "ed25519"], ["P1", "ml-dsa-44"], ["P2", "ml-dsa-44"]] as const).map(([name, alg], i) =>
-        startLedger(["mirror", "--source", logUrl, "--log-key", logKey, "--port", String(ports[name]), "--data-dir", f(name), ...(db(i + 1) ? ["--database-url", db(i + 1)!] : []), "--key-file", f(`${name}.key`), "--cosigner-alg", alg, "--interval", "150"], {}, 60_000),
+        // P2 pulls nothing: the log pushes to it (tlog-mirror add-checkpoint and add-entries).
+        startLedger(["mirror", ...(name === "P2" ? ["--push"] : ["--source", logUrl]), "--log-key", logKey, "--port", String(ports[name]), "--data-dir", f(name), ...(db(i + 1) ? ["--database-url", db(i + 1)!] : []), "--key-file", f(`${name}.key`), "--cosigner-alg", alg, "--interval", "150"], {}, 60_000),
       ),
     );
     procs.push(...mirrors);
@@ -132,6 +133,13 @@ describe("a 2-of-3 witness policy: one Ed25519 mirror, two ML-DSA-44 mirrors", (
     const mcp = openCheckpoint(await monitored.text(), { origin: ORIGIN, logVerifier: createVerifier(logKey), cosigners: [createVerifier(vkeys.P1!)] });
     expect(mcp.note.sigs.map((s) => s.name)).toEqual([ORIGIN, "witness-p1.test"]);
     expect((await fetch(`http://127.0.0.1:${ports.P1}/${createHash("sha256").update("other.example/log").digest("hex")}/checkpoint`)).status).toBe(404);
+    // P2 was pushed to: it holds the log's entries, verified, and serves them as tlog-tiles under the origin's hash.
+    const pushed = await fetch(`http://127.0.0.1:${ports.P2}/${hash}/checkpoint`);
+    const pcp = openCheckpoint(await pushed.text(), { origin: ORIGIN, logVerifier: createVerifier(logKey), cosigners: [createVerifier(vkeys.P2!)] });
+    expect(pcp.note.sigs.map((s) => s.name)).toEqual([ORIGIN, "witness-p2.test"]);
+    const bundle = new Uint8Array(await (await fetch(`http://127.0.0.1:${ports.P2}/${hash}/tile/entries/000.p/21`)).arrayBuffer());
+    const fromLog = new Uint8Array(await (await fetch(`${logUrl}/tile/entries/000.p/21`)).arrayBuffer());
+    expect(encodeBase64(bundle)).toBe(encodeBase64(fromLog));
   });
 
   it("a client with the policy accepts; a tampered ML-DSA cosignature, an outside cosigner and an unmet quorum are refused with their codes", async () => {

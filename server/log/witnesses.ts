@@ -63,6 +63,28 @@ export function parseWitnesses(s: string, readFile: (path: string) => string = (
   return { quorum, witnesses };
 }
 
+/**
+ * A C2SP tlog-mirror add-entries body for [start, end) of the stored log,
+ * proofs against its tree of size `end`: the header and at most `limit`
+ * packages of the canonical sequence (default 32, the spec's advice).
+ */
+export async function addEntriesBody(
+  store: Pick<Store, "entriesBetween" | "readNodes">,
+  origin: string,
+  start: bigint,
+  end: bigint,
+  limit = MAX_PACKAGES_PER_REQUEST,
+): Promise<{ body: Uint8Array; packages: number }> {
+  const spans = canonicalPackages(start, end, 0, limit);
+  const parts: Uint8Array[] = [encodeAddEntriesHeader({ origin, uploadStart: start, uploadEnd: end, ticket: new Uint8Array(0) })];
+  for (const span of spans) {
+    const entries = await store.entriesBetween(span.start, span.end);
+    const proof = await hashRanges(subtreeConsistencyProofRanges(span.subtreeStart, span.end, end), (ids) => store.readNodes(ids));
+    parts.push(encodeEntryPackage(entries.map((e) => e.entry), proof));
+  }
+  return { body: concatBytes(...parts), packages: spans.length };
+}
+
 /** Marks the witnesses at these URLs (LEDGER_PUSH_MIRRORS) as push mirrors. */
 export function markPushMirrors(c: WitnessConfig, urls: string[]): WitnessConfig {
   const norm = (u: string) => u.replace(/\/+$/, "");
@@ -193,16 +215,10 @@ export class WitnessSubmitter {
     let stalled = 0;
     for (;;) {
       const start = push.next !== undefined && push.next <= end ? push.next : end;
-      const spans = canonicalPackages(start, end, 0, MAX_PACKAGES_PER_REQUEST);
-      const parts: Uint8Array[] = [encodeAddEntriesHeader({ origin: parseCheckpoint(parseNote(cp.note).text).origin, uploadStart: start, uploadEnd: end, ticket: new Uint8Array(0) })];
-      for (const span of spans) {
-        const entries = await this.#store.entriesBetween(span.start, span.end);
-        const proof = await hashRanges(subtreeConsistencyProofRanges(span.subtreeStart, span.end, end), (ids) => this.#store.readNodes(ids));
-        parts.push(encodeEntryPackage(entries.map((e) => e.entry), proof));
-      }
+      const { body, packages } = await addEntriesBody(this.#store, parseCheckpoint(parseNote(cp.note).text).origin, start, end);
       const res = await this.#fetch(`${w.url.replace(/\/$/, "")}/add-entries`, {
         method: "POST",
-        body: gzipSync(concatBytes(...parts)),
+        body: gzipSync(body),
         headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
       });
       const text = await res.text();
@@ -223,7 +239,7 @@ export class WitnessSubmitter {
         push.next = info.nextEntry;
         throw new Error(`add-entries: the mirror's pending checkpoint is ${info.treeSize}, not ${end}`);
       }
-      stalled = info.nextEntry > start || (spans.length === 0 && push.next === undefined) ? 0 : stalled + 1;
+      stalled = info.nextEntry > start || (packages === 0 && push.next === undefined) ? 0 : stalled + 1;
       push.next = info.nextEntry;
       if (stalled >= 2) throw new Error(`add-entries: the mirror stays at next entry ${info.nextEntry} (${res.status})`);
     }

@@ -102,7 +102,7 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
     verifierKey: config.logKey,
     failing: () => follower.failing,
     extraRoutes: (a) => a.route("/", witnessRoutes({ store, follower, origin, cosignerName: cosigner.name, ...(receiver ? { receiver } : {}) })),
-    tilePrefix: `/${createHash("sha256").update(origin).digest("hex")}`,
+    originHash: createHash("sha256").update(origin).digest("hex"),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.explorer !== false ? { explorer: explorerRoutes } : {}),

@@ -103,21 +103,20 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
     return run;
   });
 
-  if (deps.receiver) {
-    const receiver = deps.receiver;
-    app.post("/add-entries", async function addEntries(c) {
-      const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-      if (type !== "application/octet-stream") return text("add-entries takes application/octet-stream\n", 415);
-      const encoding = c.req.header("content-encoding")?.trim().toLowerCase();
-      if (encoding && encoding !== "gzip" && encoding !== "identity") return text("Content-Encoding must be gzip or identity\n", 415, TEXT, { "Accept-Encoding": "gzip" });
-      let stream: ReadableStream<Uint8Array> | null = c.req.raw.body;
-      if (stream && encoding === "gzip") stream = stream.pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
-      const reader = new ByteReader(stream ? gunzipErrors(stream) : emptyBody());
-      const a = await receiver.addEntries(reader);
-      await reader.cancel();
-      return text(a.body, a.status, a.type, { "Accept-Encoding": "gzip" });
-    });
-  }
+  const receiver = deps.receiver;
+  app.post("/add-entries", async function addEntries(c) {
+    if (!receiver) return text("this mirror pulls from its source and takes no uploads (start it with --push to be pushed to)\n", 404);
+    const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/octet-stream") return text("add-entries takes application/octet-stream\n", 415);
+    const encoding = c.req.header("content-encoding")?.trim().toLowerCase();
+    if (encoding && encoding !== "gzip" && encoding !== "identity") return text("Content-Encoding must be gzip or identity\n", 415, TEXT, { "Accept-Encoding": "gzip" });
+    let stream: ReadableStream<Uint8Array> | null = c.req.raw.body;
+    if (stream && encoding === "gzip") stream = stream.pipeThrough(new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+    const reader = new ByteReader(stream ? gunzipErrors(stream) : emptyBody());
+    const a = await receiver.addEntries(reader);
+    await reader.cancel();
+    return text(a.body, a.status, a.type, { "Accept-Encoding": "gzip" });
+  });
 
   // C2SP tlog-witness monitor retrieval: GET <prefix>/<hex SHA-256 of the origin>/checkpoint.
   const originHash = createHash("sha256").update(deps.origin).digest("hex");
