@@ -57,6 +57,16 @@ export interface LedgerClientOptions {
   state?: TrustedStateStore;
   fetch?: typeof globalThis.fetch;
   verify?: Verify;
+  /**
+   * Bulk Ed25519 verification elsewhere (worker threads): sync then applies
+   * each entry bundle with every signature taken as valid while the bundle's
+   * signatures are verified in bulk and the next bundle is fetched; a bundle
+   * commits only when all its signatures verified, and is applied again one
+   * signature at a time (with `verify`) when one did not: the same state and
+   * counts as inline verification; without it (or with `onRecord`, whose callers see the state at
+   * each record's index) every signature is verified inline.
+   */
+  verifyBatch?: (items: Array<[publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array]>) => Promise<boolean[]>;
   onProgress?: (done: bigint, total: bigint) => void;
   /** Called for every record synced, after replay applied (or refused, or ignored) it; `entry` is the leaf's bytes. */
   onRecord?: (event: ReplayEvent, record: unknown, entry: Uint8Array) => void | Promise<void>;
@@ -328,8 +338,10 @@ export class LedgerClient {
   async sync(): Promise<SignedCheckpoint> {
     const cp = await this.update();
     const s = this.#sync;
+    // Pipelined only without onRecord: its callers see the state at each record's index.
+    if (this.#opts.verifyBatch && !this.#opts.onRecord && this.#opts.transport !== "json") await this.#syncPipelined(cp);
     while (s.log.size < cp.treeSize) {
-      const entries = this.#opts.transport === "json" ? await this.#jsonPage(cp.treeSize) : await this.#bundle(cp.treeSize);
+      const entries = this.#opts.transport === "json" ? await this.#jsonPage(cp.treeSize) : await this.#bundle(cp.treeSize, s.log.size);
       for (const e of entries) {
         this.#applyEntry(e);
         // Reported right after each record applies, so the state it sees is the state at that index.
@@ -345,9 +357,85 @@ export class LedgerClient {
     return cp;
   }
 
+  /**
+   * sync with `verifyBatch`: bundle k+1 is fetched while bundle k's
+   * signatures are verified, and applied (optimistically, on forks) before
+   * bundle k commits. The log part (index, hash chain, leaf hashes) is never
+   * optimistic: only the record signatures are.
+   */
+  async #syncPipelined(cp: SignedCheckpoint): Promise<void> {
+    const s = this.#sync;
+    const verifyBatch = this.#opts.verifyBatch!;
+    type Taken = Array<[record: unknown, index: bigint]>;
+    interface Stretch {
+      taken: Taken;
+      events: ReplayEvent[];
+      items: Array<[Uint8Array, Uint8Array, Uint8Array]>;
+      verified: Promise<boolean[]>;
+    }
+    const optimistic = (taken: Taken): Stretch => {
+      s.replayer.begin();
+      const items: Stretch["items"] = [];
+      const take = (p: Uint8Array, m: Uint8Array, sig: Uint8Array) => (items.push([p, m, sig]), true);
+      const events = taken.map(([record, index]) => s.replayer.apply(record, index, take));
+      const verified = verifyBatch(items);
+      verified.catch(() => {}); // awaited in settleOldest
+      return { taken, events, items, verified };
+    };
+    const open: Stretch[] = [];
+    /** Commits the oldest stretch if all its signatures verified; else applies it again exactly and reopens the younger ones on that state. */
+    const settleOldest = async () => {
+      const oldest = open[0]!;
+      const ok = await oldest.verified.then((r) => r.length === oldest.items.length && r.every(Boolean), () => false);
+      let events = oldest.events;
+      if (ok) s.replayer.commitOldest();
+      else {
+        s.replayer.rollbackAll();
+        events = oldest.taken.map(([record, index]) => s.replayer.apply(record, index));
+        for (let i = 1; i < open.length; i++) open[i] = optimistic(open[i]!.taken);
+      }
+      open.shift();
+      for (const e of events) s.stats[e.result]++;
+      const last = oldest.taken.at(-1);
+      if (last) this.#opts.onProgress?.(last[1] + 1n, cp.treeSize);
+    };
+    let at = s.log.size;
+    let next = at < cp.treeSize ? this.#bundle(cp.treeSize, at) : undefined;
+    try {
+      while (next) {
+        const entries = await next;
+        at += BigInt(entries.length);
+        next = at < cp.treeSize ? this.#bundle(cp.treeSize, at) : undefined;
+        next?.catch(() => {}); // awaited on the next turn
+        const taken: Taken = [];
+        let broken: unknown;
+        for (const bytes of entries) {
+          try {
+            const { entry } = s.log.appendBytes(bytes, s.leaves.onNode); // next index, linked to the previous leaf
+            taken.push([entry.record, entry.index]);
+          } catch (e) {
+            broken = e; // the entries before it are replayed (below) before this is thrown
+            break;
+          }
+        }
+        if (taken.length > 0) open.push(optimistic(taken));
+        if (broken) throw broken;
+        if (open.length > 1) await settleOldest();
+      }
+      while (open.length > 0) await settleOldest();
+    } catch (e) {
+      // Settle what was applied, so the replayed state matches the entries taken; if even that fails, start over.
+      try {
+        while (open.length > 0) await settleOldest();
+      } catch {
+        this.#sync = this.#freshSync();
+      }
+      throw e;
+    }
+  }
+
   /** The next entries from the C2SP entry bundle (immutable, CDN-cacheable) that holds them. */
-  async #bundle(treeSize: bigint): Promise<Uint8Array[]> {
-    const start = this.#sync.log.size;
+  async #bundle(treeSize: bigint, start: bigint): Promise<Uint8Array[]> {
     const t = start / BigInt(TILE_WIDTH);
     const w = tileWidth(0, t, treeSize);
     const all = parseEntryBundle(new Uint8Array(await (await this.#get(this.#opts.url, "/" + tilePath("entries", t, w))).arrayBuffer()));

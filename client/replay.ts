@@ -603,25 +603,72 @@ export interface ReplayEvent {
 export class Replayer {
   readonly namespaces = new Map<string, NamespaceState>();
   readonly opts: ReplayOptions;
+  /**
+   * Open batches, oldest first: the namespace states each applied to (forks of
+   * the state below, or new). `namespaces` changes only when the oldest commits.
+   */
+  readonly #batches: Array<Map<string, NamespaceState>> = [];
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
   }
 
   namespace(name: string): NamespaceState {
+    const top = this.#batches.at(-1);
+    if (top) {
+      let ns = top.get(name);
+      if (!ns) {
+        let below: NamespaceState | undefined;
+        for (let i = this.#batches.length - 2; i >= 0 && !below; i--) below = this.#batches[i]!.get(name);
+        below ??= this.namespaces.get(name);
+        top.set(name, (ns = below ? below.fork() : new NamespaceState(name)));
+      }
+      return ns;
+    }
     let ns = this.namespaces.get(name);
     if (!ns) this.namespaces.set(name, (ns = new NamespaceState(name)));
     return ns;
   }
 
-  /** Applies the record of the entry at `index`; never throws for a bad record. */
-  apply(record: unknown, index: bigint): ReplayEvent {
+  /**
+   * Opens a batch: records applied from now on change forks, not the state,
+   * until the batch commits (oldest first) or every open batch rolls back.
+   * This is how a client verifies signatures optimistically in bulk: apply a
+   * stretch with every signature taken as valid, verify them all elsewhere,
+   * commit if all hold, else roll back and apply the stretch again exactly.
+   */
+  begin(): void {
+    this.#batches.push(new Map());
+  }
+
+  get openBatches(): number {
+    return this.#batches.length;
+  }
+
+  /** Makes the oldest open batch's changes the state's. */
+  commitOldest(): void {
+    const batch = this.#batches.shift();
+    if (!batch) throw new Error("commitOldest: no open batch");
+    for (const [name, ns] of batch) {
+      const base = this.namespaces.get(name);
+      if (base) base.absorb(ns);
+      else this.namespaces.set(name, ns); // new in this batch: later batches forked it
+    }
+  }
+
+  /** Drops every open batch: the state is as before the oldest began. */
+  rollbackAll(): void {
+    this.#batches.length = 0;
+  }
+
+  /** Applies the record of the entry at `index`; never throws for a bad record. `verify` overrides the options' for this record. */
+  apply(record: unknown, index: bigint, verify?: Verify): ReplayEvent {
     if (!isRecord(record)) {
       return { index, namespace: "", type: "", result: "refused", error: new RuleError("invalid_record", `entry ${index} holds no valid record`) };
     }
     const ns = this.namespace(record.namespace);
     try {
-      return { index, namespace: ns.namespace, type: record.type, result: applyRecord(ns, record, index, this.opts) };
+      return { index, namespace: ns.namespace, type: record.type, result: applyRecord(ns, record, index, verify ? { ...this.opts, verify } : this.opts) };
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
       if (index > ns.lastIndex) ns.lastIndex = index;

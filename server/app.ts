@@ -6,7 +6,7 @@ import { stateRoutes } from "./routes/state.js";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, toApiError } from "./errors.js";
 import type { Sequencer } from "./log/sequencer.js";
-import type { VerifyPool } from "./log/verify-pool.js";
+import type { VerifyPool } from "../cli/verify-pool.js";
 import { readRoutes } from "./routes/read.js";
 import { tileRoutes } from "./routes/tiles.js";
 import { recordRoutes } from "./routes/records.js";

@@ -1,7 +1,7 @@
 import { parseCoreKeys, type CoreKeys } from "../client/replay.js";
 import { markPushMirrors, parseWitnesses, type WitnessConfig } from "./log/witnesses.js";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "./observability/logger.js";
-import { defaultVerifyThreads } from "./log/verify-pool.js";
+import { defaultVerifyThreads } from "../cli/verify-pool.js";
 
 /**
  * Configuration from the environment (each also a `ledger serve` flag),

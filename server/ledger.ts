@@ -12,7 +12,7 @@ import { NamespaceCache } from "./state/namespaces.js";
 import { HeadCache } from "./state/head.js";
 import { initLog, type SequenceDeps } from "./log/sequence.js";
 import { Sequencer } from "./log/sequencer.js";
-import { VerifyPool } from "./log/verify-pool.js";
+import { VerifyPool } from "../cli/verify-pool.js";
 import { createLogSigner, KeyFileError, loadOrCreateKey, type LogSigner } from "./log/signer.js";
 import { openStore, type KyselyStore } from "./store/kysely-store.js";
 import { silentLogger, type Logger } from "./observability/logger.js";

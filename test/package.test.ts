@@ -71,7 +71,7 @@ describe("the published package, installed into an empty project", () => {
     expect(files).toContain("dist/client/index.js");
     expect(files).toContain("dist/client/index.d.ts");
     expect(files).toContain("dist/server/cli.js");
-    expect(files).toContain("dist/server/log/verify-worker.mjs");
+    expect(files).toContain("dist/cli/verify-worker.mjs");
     expect(files).toContain("dist/server/store/pglite-init.mjs");
     expect(files).toContain("bin/ledger.js");
     expect(files).toContain("explorer/dist/app.js");

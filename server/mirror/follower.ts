@@ -7,7 +7,7 @@
  */
 import { bytesEqual } from "../../client/bytes.js";
 import { openCheckpoint, type SignedCheckpoint } from "../../client/checkpoint.js";
-import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
+import type { VerifyItem, VerifyPool } from "../../cli/verify-pool.js";
 import { LedgerError } from "../../client/errors.js";
 import { evidenceOf, type EquivocationEvidence } from "../../client/evidence.js";
 import { consistencyProofRanges, hashRanges } from "../../client/merkle-tree.js";

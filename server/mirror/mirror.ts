@@ -5,7 +5,7 @@ import { createVerifier } from "../../client/note.js";
 import type { CoreKeys } from "../../client/replay.js";
 import { createApp } from "../app.js";
 import { explorerRoutes } from "../explorer.js";
-import { defaultVerifyThreads, VerifyPool } from "../log/verify-pool.js";
+import { defaultVerifyThreads, VerifyPool } from "../../cli/verify-pool.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { openLockedStore, StartupError } from "../ledger.js";

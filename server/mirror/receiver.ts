@@ -16,7 +16,7 @@ import { EMPTY_ROOT, hashLeaf } from "../../client/hash.js";
 import { nodeKey, rootFromLeafHashes, type NodeId } from "../../client/merkle-tree.js";
 import { verifyConsistency, verifySubtreeConsistency } from "../../client/merkle-verify.js";
 import { canonicalPackages, formatMirrorInfo, readAddEntriesHeader, readEntryPackage, type ByteReader, type PackageSpan } from "../../client/tlog-mirror.js";
-import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
+import type { VerifyItem, VerifyPool } from "../../cli/verify-pool.js";
 import { loadLog } from "../log/sequence.js";
 import { createRecordRules } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";

@@ -16,7 +16,7 @@ import { inclusionProof } from "../log/proofs.js";
 import { formatTlogProof } from "../../client/tlog-proof.js";
 import type { Sequencer } from "../log/sequencer.js";
 import type { StoreReader } from "../store/store.js";
-import type { VerifyItem, VerifyPool } from "../log/verify-pool.js";
+import type { VerifyItem, VerifyPool } from "../../cli/verify-pool.js";
 
 export interface RecordDeps {
   store: StoreReader;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ed25519PublicKey, ed25519Sign } from "../../client/ed25519.js";
-import { ed25519VerifyNode } from "../crypto.js";
+import { ed25519PublicKey, ed25519Sign } from "../client/ed25519.js";
+import { ed25519VerifyNode } from "./node-ed25519.js";
 import { VerifyPool, type VerifyItem } from "./verify-pool.js";
 
 const seed = (n: number) => new Uint8Array(32).fill(n);

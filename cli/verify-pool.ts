@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { ed25519VerifyNode, isUsablePublicKey } from "../crypto.js";
+import { ed25519VerifyNode, isUsablePublicKey } from "./node-ed25519.js";
 
 /**
  * Threads to start by default: the cores left after `reserved` (the main thread, the database,
@@ -40,6 +40,7 @@ export class VerifyPool {
       w.on("message", ({ id, results }: { id: number; results: boolean[] }) => {
         const p = this.#pending.get(id);
         this.#pending.delete(id);
+        if (this.#pending.size === 0) for (const x of this.#workers) x.unref();
         p?.resolve(results);
       });
       // A thread that dies takes its pending batches with it (those appends answer 500); the
@@ -73,6 +74,8 @@ export class VerifyPool {
     const worker = this.#workers[this.#next++ % this.#workers.length]!;
     const answer = new Promise<boolean[]>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
+      // Referenced while it owes an answer (a CLI has nothing else keeping the event loop alive), unreferenced when idle.
+      worker.ref();
       worker.postMessage({ id, items: send });
     });
     this.#inflight.add(answer);
