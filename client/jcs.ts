@@ -8,8 +8,13 @@ import { utf8 } from "./bytes.js";
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export function canonicalize(value: unknown): string {
+  return canonicalizeAt(value, 0);
+}
+
+/** canonicalize for a value found at `depth` inside another (the nesting limit counts from the outer value). */
+export function canonicalizeAt(value: unknown, depth: number): string {
   const parts: string[] = [];
-  write(value, parts, 0);
+  write(value, parts, depth);
   return parts.join("");
 }
 
