@@ -17,7 +17,8 @@ import { privateKeyFromSeed } from "../server/crypto.js";
 import { startServer } from "../test/helpers/process.js";
 import { replayBench } from "./replay.js";
 import { httpClient, makeKeys, makeReleases, signed, NAMESPACES } from "./load.js";
-import { mirrorBench } from "./mirror.js";
+import { auditBench } from "./mirror.js";
+import { availableParallelism } from "node:os";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -64,6 +65,13 @@ function wrk(url: string, seconds: number, lua: string): number {
   return Math.round((total - failed) / secs);
 }
 
+/** CPU time (user + system, all threads) a process has used, in ms, from /proc/<pid>/stat. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
@@ -93,6 +101,7 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
     let ok = 0;
     let refused = 0;
     const deadline = performance.now() + SECONDS * 1000;
+    const cpu0 = processCpuMs(server.child.pid!);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -108,6 +117,8 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
       }),
     );
     const appendSeconds = (performance.now() - t0) / 1000;
+    // The server process's CPU (all its threads) per append, from /proc: what the per-layer table (bench/append-layers.ts) breaks down.
+    const appendCpuMsPerEntry = Math.round(((processCpuMs(server.child.pid!) - cpu0) / Math.max(ok, 1)) * 1000) / 1000;
     if (seq >= releases.length) console.error(`bench: all ${releases.length} prepared records were sent before the deadline; raise BENCH_RECORDS`);
     latencies.sort((a, b) => a - b);
     checkpointLatencies.sort((a, b) => a - b);
@@ -146,6 +157,7 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
     return {
       store,
       appendsPerSecond: Math.round(ok / appendSeconds),
+      appendCpuMsPerEntry,
       appendLatencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99) },
       checkpointLatencyMs: { p50: pct(checkpointLatencies, 50), p99: pct(checkpointLatencies, 99) },
       readsPerSecond,
@@ -169,10 +181,13 @@ async function main() {
   // BENCH_SKIP=replay,mirror leaves those out while iterating on the append and read paths.
   const skip = new Set((process.env.BENCH_SKIP ?? "").split(","));
   const replay = skip.has("replay") ? { records: 0, replayRecordsPerSecond: 0, replayNobleRecordsPerSecond: 0, replayRulesOnlyRecordsPerSecond: 0, replayPasskeyMixRecordsPerSecond: 0, passkeyMixOutcomes: 0 } : replayBench();
-  const mirror = skip.has("mirror") ? { entries: 0, seconds: 0, mirrorEntriesPerSecond: 0 } : await mirrorBench(Number(process.env.BENCH_MIRROR_ENTRIES ?? 20_000));
+  // Mirror catch-up (PGlite, and PostgreSQL when there is one) and verify-log over one seeded log.
+  const pgAdmin = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const audit = skip.has("mirror") ? undefined : await auditBench(Number(process.env.BENCH_MIRROR_ENTRIES ?? 100_000), skip.has("postgres") ? undefined : pgAdmin);
+  const mirror = audit?.mirrors[0] ?? { entries: 0, seconds: 0, mirrorEntriesPerSecond: 0 };
   const keys = makeKeys();
   const releases = makeReleases(keys, Number(process.env.BENCH_RECORDS ?? SECONDS * 6000));
-  const results = [];
+  const results: Array<Awaited<ReturnType<typeof runStore>>> = [];
   const stores = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
   if (stores.includes("pglite")) results.push(await runStore("pglite", releases));
   const pgUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -198,19 +213,31 @@ async function main() {
     );
   }
   for (const r of results) r.mirrorEntriesPerSecond = mirror.mirrorEntriesPerSecond;
-  console.log(`mirror: caught up ${mirror.entries} entries in ${mirror.seconds} s (${mirror.mirrorEntriesPerSecond}/s, PGlite to PGlite, process start included)`);
+  const cores = availableParallelism();
+  const ceilingAll = cores * hw.ed25519VerifyPerSecond; // anything that verifies every record's signature: every core verifying
+  const ratio = (x: number, of: number) => Math.round((x / of) * 1000) / 1000;
+  for (const m of audit?.mirrors ?? []) {
+    console.log(`mirror (${m.store}): caught up ${m.entries} entries in ${m.seconds} s (${m.mirrorEntriesPerSecond}/s, process start included) = ${ratio(m.mirrorEntriesPerSecond, ceilingAll)} of ${cores} cores x the verify ceiling (target 0.6)`);
+  }
+  if (audit) console.log(`verify-log: audited ${audit.verifyLog.entries} entries in ${audit.verifyLog.seconds} s (${audit.verifyLog.entriesPerSecond}/s) = ${ratio(audit.verifyLog.entriesPerSecond, ceilingAll)} of ${cores} cores x the verify ceiling (target 0.6)`);
+  for (const r of results) console.log(`appends (${r.store}): ${r.appendsPerSecond}/s = ${ratio(r.appendsPerSecond, hw.ed25519VerifyPerSecond)} of one core's verify ceiling (target 0.3); server CPU ${r.appendCpuMsPerEntry} ms per append`);
   console.log(`replay: ${replay.records} records at ${replay.replayRecordsPerSecond}/s (node:crypto), ${replay.replayNobleRecordsPerSecond}/s (noble), rules alone ${replay.replayRulesOnlyRecordsPerSecond}/s; with 20% passkey outcomes ${replay.replayPasskeyMixRecordsPerSecond}/s`);
   console.log(`ceiling: ed25519 verify ${hw.ed25519VerifyPerSecond}/s, sha256 ${hw.sha256PerSecond}/s per core`);
   // One JSON object ends the output (DESIGN): the PostgreSQL figures when measured, else PGlite's,
   // with every store's figures under `stores`.
-  const withRatios = results.map((r) => ({ ...r, ratioToVerifyCeiling: Math.round((r.appendsPerSecond / hw.ed25519VerifyPerSecond) * 1000) / 1000 }));
+  const withRatios = results.map((r) => ({ ...r, ratioToVerifyCeiling: ratio(r.appendsPerSecond, hw.ed25519VerifyPerSecond) }));
   const primary = withRatios.find((r) => r.store === "postgres") ?? withRatios[0];
+  const mirrorPrimary = audit?.mirrors.find((m) => m.store === "postgres") ?? audit?.mirrors[0];
   console.log(
     JSON.stringify({
       ...primary,
       replayRecordsPerSecond: replay.replayRecordsPerSecond,
-      mirrorEntriesPerSecond: mirror.mirrorEntriesPerSecond,
-      ceiling: hw,
+      mirrorEntriesPerSecond: mirrorPrimary?.mirrorEntriesPerSecond ?? 0,
+      mirrorRatioToCeiling: mirrorPrimary ? ratio(mirrorPrimary.mirrorEntriesPerSecond, ceilingAll) : 0,
+      mirrors: audit?.mirrors.map((m) => ({ ...m, ratioToCeiling: ratio(m.mirrorEntriesPerSecond, ceilingAll) })) ?? [],
+      verifyLogEntriesPerSecond: audit?.verifyLog.entriesPerSecond ?? 0,
+      verifyLogRatioToCeiling: audit ? ratio(audit.verifyLog.entriesPerSecond, ceilingAll) : 0,
+      ceiling: { ...hw, cores },
       stores: withRatios,
     }),
   );
