@@ -26,8 +26,10 @@ async function catchUp(log: { url: string; vkey: string; dir: string }, n: numbe
   const db = databaseUrl ? ["--database-url", databaseUrl] : [];
   const m = await startLedger(["mirror", "--source", log.url, "--log-key", log.vkey, "--port", String(await freePort()), "--data-dir", join(log.dir, `mirror-${store}`), "--interval", "50", ...db], { LEDGER_LOG_LEVEL: "warn" }, 30_000, nodeArgs);
   try {
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`mirror (${store}) up after ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     for (;;) {
       const size = Number((await (await fetch(`${m.url}/v1/log`)).json()).treeSize);
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s: ${size}\n`);
       if (size >= n) break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -68,7 +68,9 @@ export async function withSeededLog<T>(n: number, name: string, use: (log: { url
     const t0 = performance.now();
     await seed(env, n, (s) => process.stderr.write(`\r${s}`));
     process.stderr.write(`\nseeded ${n} entries in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const server = await startServer(env);
+    // BENCH_PROFILE_SOURCE=1 with BENCH_PROFILE_DIR profiles the source log's server too.
+    const nodeArgs = process.env.BENCH_PROFILE_DIR && process.env.BENCH_PROFILE_SOURCE === "1" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    const server = await startServer(env, 30_000, nodeArgs);
     try {
       const vkey = (await (await fetch(`${server.url}/v1/log`)).json()).verifierKey;
       return await use({ url: server.url, vkey, dir });

@@ -49,7 +49,8 @@ Witnesses:
                         the log uploads its entries to them
 Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536), LEDGER_VERIFY_THREADS (signature threads:
-        cores - 2, at most 4; 0 = on the main thread)
+        cores - 2, at most 4; 0 = on the main thread),
+        LEDGER_CACHE_DIR (the embedded database's initdb template: ~/.cache/ledger; off = none)
 Operations:
   LEDGER_LOG_LEVEL      JSON logs on stderr: fatal error warn info debug silent (info:
                         a line per request with its X-Request-Id)
