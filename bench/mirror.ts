@@ -28,7 +28,7 @@ async function catchUp(log: { url: string; vkey: string; dir: string }, n: numbe
   try {
     if (process.env.BENCH_VERBOSE) process.stderr.write(`mirror (${store}) up after ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     for (;;) {
-      const size = Number((await (await fetch(`${m.url}/v1/log`)).json()).treeSize);
+      const size = await fetch(`${m.url}/v1/log`).then(async (r) => Number((await r.json()).treeSize), () => NaN); // a reset connection: ask again
       if (process.env.BENCH_VERBOSE) process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(1)} s: ${size}\n`);
       if (size >= n) break;
       await new Promise((r) => setTimeout(r, 100));

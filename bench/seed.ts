@@ -71,10 +71,15 @@ export async function withSeededLog<T>(n: number, name: string, use: (log: { url
     // BENCH_PROFILE_SOURCE=1 with BENCH_PROFILE_DIR profiles the source log's server too.
     const nodeArgs = process.env.BENCH_PROFILE_DIR && process.env.BENCH_PROFILE_SOURCE === "1" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
     const server = await startServer(env, 30_000, nodeArgs);
+    server.child.on("exit", (code, signal) => {
+      if (!stopping) process.stderr.write(`bench: the source log's server exited (${code ?? signal}): ${server.stderr().slice(-2000)}\n`);
+    });
+    let stopping = false;
     try {
       const vkey = (await (await fetch(`${server.url}/v1/log`)).json()).verifierKey;
       return await use({ url: server.url, vkey, dir });
     } finally {
+      stopping = true;
       await server.stop();
     }
   } finally {

@@ -23,6 +23,12 @@ export function answerClientErrors(server: Server): void {
 export async function listen(app: Hono, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = serve({ fetch: app.fetch, port, hostname: host }) as Server;
   answerClientErrors(server);
+  // Node closes a keep-alive connection 5 s after its last response, timed by the event loop: when
+  // the loop was busy past that (a mirror storing a chunk into its embedded database), the close
+  // fires as the loop resumes and resets a request already sent on that connection (seen as
+  // ECONNRESET by mirrors and clients). Idle connections are kept longer, as behind a load balancer.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

@@ -93,9 +93,11 @@ export class MirrorFollower {
   }
 
   async #get(base: string, path: string): Promise<Response> {
+    const url = `${base.replace(/\/$/, "")}/${path.replace(/^\//, "")}`;
     let res: Response;
     try {
-      res = await this.#fetch(`${base.replace(/\/$/, "")}/${path.replace(/^\//, "")}`);
+      // A GET is idempotent: one more try on a connection error (a keep-alive connection the server had just closed).
+      res = await this.#fetch(url).catch(() => this.#fetch(url));
     } catch (e) {
       throw new MirrorError("source_unreachable", `cannot reach ${base}`, { retryAfter: 5, cause: e });
     }
@@ -172,8 +174,11 @@ export class MirrorFollower {
         } else if (!bytesEqual(log.root(), cp.rootHash)) {
           throw new MirrorError("source_invalid", `the source's entries do not give the root of its checkpoint ${cp.treeSize}`, { retryAfter: 5 });
         }
-        if (inFlight) stored = await this.#finish(inFlight);
+        // This chunk's signatures go to the threads now, queued behind the previous chunk's, so they
+        // are verified while the previous chunk is stored.
         const verification = this.#d.verifyPool.verify(deferred);
+        verification.catch(() => {}); // awaited in #finish
+        if (inFlight) stored = await this.#finish(inFlight);
         inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification, deferredAt, end, total: cp.treeSize, rules };
         size = end;
       }
