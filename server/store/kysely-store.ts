@@ -4,6 +4,7 @@ import { encodeHex } from "../../client/bytes.js";
 import { nodeKey, type NodeId } from "../../client/merkle-tree.js";
 import type { Database } from "../../schema/database.js";
 import { migrations } from "../../migrations/index.js";
+import { PgliteSync } from "./pglite-sync.js";
 import { createPgliteDb, createPostgresDb, parseInt8 } from "./dialect.js";
 import {
   MissingNodeError,
@@ -151,10 +152,14 @@ export class KyselyStore implements Store {
   readonly db: Kysely<Database>;
   readonly #reader: StoreReader;
 
-  constructor(kind: StoreKind, db: Kysely<Database>) {
+  /** The embedded database's fsync (see pglite-sync.ts); PostgreSQL syncs at COMMIT itself. */
+  readonly #durable: PgliteSync | undefined;
+
+  constructor(kind: StoreKind, db: Kysely<Database>, durable?: PgliteSync) {
     this.kind = kind;
     this.db = db;
     this.#reader = reader(db);
+    this.#durable = durable;
   }
 
   latestCheckpoint() {
@@ -331,8 +336,16 @@ export class KyselyStore implements Store {
     return r?.m === null || r?.m === undefined ? 0n : parseInt8(r.m) + 1n;
   }
 
-  sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(sequencerTx(trx)));
+  /** How many times the embedded database was synced to disk after a commit (undefined on PostgreSQL). */
+  get fsyncs(): Readonly<{ syncs: number; full: number }> | undefined {
+    return this.#durable?.counts;
+  }
+
+  /** A sequencer or mirror transaction; it resolves only once its commit is on disk. */
+  async sequence<T>(fn: (tx: SequencerTx) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute((trx) => fn(sequencerTx(trx)));
+    await this.#durable?.sync();
+    return result;
   }
 
   async ping(): Promise<void> {
@@ -348,7 +361,7 @@ export class KyselyStore implements Store {
 export async function openStore(opts: { databaseUrl?: string; pgliteDir?: string }): Promise<KyselyStore> {
   const store = opts.databaseUrl
     ? new KyselyStore("postgres", createPostgresDb(opts.databaseUrl))
-    : new KyselyStore("pglite", await createPgliteDb(opts.pgliteDir));
+    : new KyselyStore("pglite", await createPgliteDb(opts.pgliteDir), opts.pgliteDir ? new PgliteSync(opts.pgliteDir) : undefined);
   try {
     await store.migrate();
   } catch (e) {
