@@ -41,6 +41,8 @@ ${VERIFY_OPTIONS}`,
 
 Audits the whole log from scratch: every leaf, the hash chain, the signed root and
 every record's rules, with a progress bar on a terminal and a summary at the end.
+Record signatures are verified on LEDGER_VERIFY_THREADS worker threads (default
+cores - 1, at most 4; 0 = on the main thread), with the same results.
 ${VERIFY_OPTIONS}`,
   status: `Usage: ledger status [--state FILE]
 
