@@ -1,10 +1,9 @@
 /** HTTP routes of the approval service: requests, decisions, push subscriptions, enrolments. */
 import { Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import type { Writer } from "../auth.js";
 import { ApiError } from "../errors.js";
-import { parseJsonBody, requireJsonContent } from "../routes/body.js";
+import { limitBody, parseJsonBody, requireJsonContent } from "../routes/body.js";
 import { parseBase64 } from "../../client/bytes.js";
 import { keyIdOf, parseEntry } from "../../client/entry.js";
 import { pushSigningMessage, registeredKey } from "../../client/replay.js";
@@ -45,12 +44,7 @@ function idParam(id: string): string {
 
 export function approvalRoutes(deps: ApprovalRouteDeps): Hono<{ Variables: { writer: Writer } }> {
   const app = new Hono<{ Variables: { writer: Writer } }>();
-  const limit = bodyLimit({
-    maxSize: 64 * 1024,
-    onError: () => {
-      throw new ApiError("too_large", "request body exceeds 65536 bytes");
-    },
-  });
+  const limit = limitBody(64 * 1024);
   const maxWait = deps.maxWaitMs ?? 60_000;
 
   app.post("/approval-requests", deps.requireWriter, limit, async (c) => {

@@ -1,4 +1,5 @@
 /** untrusted: JSON request bodies, checked against their zod schema; a 4xx naming the first problem otherwise. */
+import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { ApiError, type ErrorCode } from "../errors.js";
 
@@ -21,4 +22,34 @@ export function parseJsonBody<S extends z.ZodType>(text: string, schema: S, code
     throw new ApiError(code, `${issue.path.length > 0 ? issue.path.join(".") : what}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * Refuses bodies over `maxBytes` with 413 too_large. With a Content-Length
+ * (what clients send), only the header is read: the handler's `c.req.text()`
+ * then takes @hono/node-server's direct read of the body, without building a
+ * Fetch Request (Hono's bodyLimit reads `c.req.raw.body`, which builds one on
+ * every request: measurable per append). A chunked body is counted as it
+ * streams and refused as soon as it passes the limit.
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  const tooLarge = () => new ApiError("too_large", `request body exceeds ${maxBytes} bytes`);
+  return async function limitBody(c, next) {
+    const length = c.req.header("content-length");
+    if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+      if (!/^\d+$/.test(length.trim()) || Number(length) > maxBytes) throw tooLarge();
+      return next();
+    }
+    const stream = c.req.raw.body;
+    if (!stream) return next();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks) });
+    return next();
+  };
 }

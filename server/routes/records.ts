@@ -1,14 +1,13 @@
 /** POST /v1/records: validate, verify signatures, pool for sequencing, answer when durable. */
 import { Hono, type MiddlewareHandler } from "hono";
 import { checkScope, type Writer } from "../auth.js";
-import { bodyLimit } from "hono/body-limit";
 import { encodeBase64 } from "../../client/bytes.js";
 import { recordHash, formatEntry, ZERO_HASH } from "../../client/entry.js";
 import { RecordSchema, type LedgerRecord } from "../../schema/records.js";
 import { ed25519VerifyNode } from "../crypto.js";
 import { registeredKey, verifySignatures } from "../../client/replay.js";
 import { requireCanonicalNamespace } from "./params.js";
-import { parseJsonBody, requireJsonContent } from "./body.js";
+import { limitBody, parseJsonBody, requireJsonContent } from "./body.js";
 import { ApiError } from "../errors.js";
 import { verifiedKey, type VerifiedSignatures } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -77,12 +76,7 @@ export function recordRoutes(deps: RecordDeps): Hono<{ Variables: { writer: Writ
   app.post(
     "/",
     deps.requireWriter,
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new ApiError("too_large", `request body exceeds ${deps.maxBodyBytes} bytes`);
-      },
-    }),
+    limitBody(deps.maxBodyBytes),
     async function appendRecord(c) {
       const wait = c.req.query("wait");
       if (wait !== undefined && wait !== "checkpoint") throw new ApiError("invalid_parameter", "wait must be 'checkpoint'");
