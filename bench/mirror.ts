@@ -40,7 +40,8 @@ async function catchUp(log: { url: string; vkey: string; dir: string }, n: numbe
   }
 }
 
-async function verifyLog(log: { url: string; vkey: string }): Promise<{ entries: number; seconds: number; entriesPerSecond: number }> {
+/** `ledger verify-log` against a served log, with the real CLI (BENCH_PROFILE_DIR profiles it). */
+export async function verifyLog(log: { url: string; vkey: string }): Promise<{ entries: number; seconds: number; entriesPerSecond: number }> {
   const nodeArgs = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const r = await runLedger(["verify-log", "--server", log.url, "--log-key", log.vkey, "--json"], {}, nodeArgs);
   if (r.code !== 0) throw new Error(`verify-log failed (${r.code}): ${r.stdout} ${r.stderr}`);

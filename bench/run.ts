@@ -144,7 +144,10 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
     let readsPerSecond: number;
     let tileReadsPerSecond: number;
     let readLoad = "node:http";
-    if (haveWrk() && process.env.BENCH_WRK !== "0") {
+    const skipReads = (process.env.BENCH_SKIP ?? "").split(",").includes("reads");
+    if (skipReads) {
+      readsPerSecond = tileReadsPerSecond = 0;
+    } else if (haveWrk() && process.env.BENCH_WRK !== "0") {
       readLoad = "wrk";
       readsPerSecond = wrk(url, 5, `request = function() return wrk.format("GET", "/v1/proofs/inclusion?index=" .. math.random(0, ${treeSize - 1n}) .. "&treeSize=${treeSize}") end`);
       tileReadsPerSecond = fullTiles > 0n ? wrk(url, 3, `${LUA_TILE_INDEX}\nrequest = function() local n = math.random(0, ${fullTiles - 1n}); if math.random() < 0.5 then return wrk.format("GET", "/tile/0/" .. tileIndex(n)) else return wrk.format("GET", "/tile/entries/" .. tileIndex(n)) end end`) : 0;
@@ -178,7 +181,7 @@ async function runStore(store: "pglite" | "postgres", releases: string[], databa
 
 async function main() {
   const hw = ceiling();
-  // BENCH_SKIP=replay,mirror leaves those out while iterating on the append and read paths.
+  // BENCH_SKIP=replay,mirror (and reads, postgres) leaves those out while iterating.
   const skip = new Set((process.env.BENCH_SKIP ?? "").split(","));
   const replay = skip.has("replay") ? { records: 0, replayRecordsPerSecond: 0, replayNobleRecordsPerSecond: 0, replayRulesOnlyRecordsPerSecond: 0, replayPasskeyMixRecordsPerSecond: 0, passkeyMixOutcomes: 0 } : replayBench();
   // Mirror catch-up (PGlite, and PostgreSQL when there is one) and verify-log over one seeded log.
