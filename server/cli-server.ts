@@ -47,7 +47,7 @@ Witnesses:
   LEDGER_WITNESS_INTERVAL_MS  how often the latest checkpoint is submitted (1000)
   LEDGER_PUSH_MIRRORS   <url>,…: witnesses (by URL) that are push mirrors (C2SP tlog-mirror):
                         the log uploads its entries to them
-Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (100), LEDGER_MAX_PENDING (20000),
+Tuning: BATCH_MAX_SIZE (1024), BATCH_MAX_AGE_MS (25), LEDGER_MAX_PENDING (20000),
         LEDGER_MAX_BODY_BYTES (65536), LEDGER_VERIFY_THREADS (signature threads:
         cores - 2, at most 4; 0 = on the main thread),
         LEDGER_CACHE_DIR (the embedded database's initdb template: ~/.cache/ledger; off = none)
