@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseSignerKey, formatVerifierKey, SIG_TYPE_ED25519 } from "../client/note.js";
+import { parseSignerKey, formatVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519 } from "../client/note.js";
+import { loadConfig } from "../server/config.js";
 import * as api from "../schema/api.js";
 import { fetchCheckpoint, getJson, postRecord, TEST_TOKEN, TEST_WRITERS, type Fetch } from "./helpers/http.js";
 import { runLedger, startServer } from "./helpers/process.js";
@@ -75,6 +76,22 @@ describe("ledger serve refuses bad configuration with every problem named", () =
     const m = await runLedger(["mirror", "--source", "http://127.0.0.1:9", "--log-key", "x+00000000+AAAA", "--data-dir", tempDir()], { LEDGER_LOG_LEVEL: "loud" });
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/LEDGER_LOG_LEVEL must be one of/);
+  });
+
+  it("LEDGER_PUSH_MIRRORS must name witnesses of LEDGER_WITNESSES; a mirror pulls or is pushed to, not both", () => {
+    const witnessKey = formatVerifierKey("mirror.example", SIG_TYPE_COSIGNATURE, new Uint8Array(32).fill(7));
+    const ok = loadConfig({ LEDGER_WITNESSES: `1:${witnessKey}@http://m.example:8081`, LEDGER_PUSH_MIRRORS: "http://m.example:8081/" });
+    expect(ok.witnesses!.witnesses[0]).toMatchObject({ url: "http://m.example:8081", push: true });
+    expect(() => loadConfig({ LEDGER_WITNESSES: `1:${witnessKey}@http://m.example:8081`, LEDGER_PUSH_MIRRORS: "http://other.example" })).toThrow(/LEDGER_PUSH_MIRRORS: http:\/\/other.example is not the URL of a witness/);
+    expect(() => loadConfig({ LEDGER_PUSH_MIRRORS: "http://m.example:8081" })).toThrow(/LEDGER_PUSH_MIRRORS: names witnesses of LEDGER_WITNESSES/);
+  });
+
+  it("ledger mirror takes --source or --push, exactly one", async () => {
+    for (const args of [["--push", "--source", "http://127.0.0.1:9"], []]) {
+      const m = await runLedger(["mirror", ...args, "--log-key", "x+00000000+AAAA", "--data-dir", tempDir()]);
+      expect(m.code).toBe(2);
+      expect(m.stderr).toMatch(/--source <url> \(pull\) or --push/);
+    }
   });
 
   it("refuses a key file readable by others", async () => {
