@@ -49,6 +49,8 @@ export interface ReceiverDeps {
   origin: string;
   cosignerName: string;
   log: (line: string) => void;
+  /** Entries held against the upload's end, after each package stored (the CLI's progress line). */
+  onProgress?: (done: bigint, total: bigint) => void;
 }
 
 interface MirrorState {
@@ -161,6 +163,7 @@ export class MirrorReceiver {
       }
       try {
         await this.#serial(() => this.#commitPackage(span, pkg.entries, pkg.proof, target));
+        this.#d.onProgress?.(span.end, uploadEnd);
       } catch (e) {
         if (e instanceof Unauthenticated) return answer(422, `${e.message}\n`);
         if (e instanceof MirrorError) return answer(e.code === "log_breaks_rules" ? 422 : 503, `not mirrored: ${e.message}\n`);
