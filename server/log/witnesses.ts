@@ -215,10 +215,11 @@ export class WitnessSubmitter {
    */
   async #upload(w: WitnessState, push: { next: bigint | undefined }, cp: StoredCheckpoint): Promise<void> {
     const end = cp.treeSize;
+    const origin = parseCheckpoint(parseNote(cp.note).text).origin;
     let stalled = 0;
     for (;;) {
       const start = push.next !== undefined && push.next <= end ? push.next : end;
-      const { body, packages } = await addEntriesBody(this.#store, parseCheckpoint(parseNote(cp.note).text).origin, start, end);
+      const { body, packages } = await addEntriesBody(this.#store, origin, start, end);
       const res = await this.#fetch(`${w.url.replace(/\/$/, "")}/add-entries`, {
         method: "POST",
         body: await gzipAsync(body), // on libuv's threads: a request of 8,192 entries is megabytes, and appends share this loop

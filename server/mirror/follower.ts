@@ -18,6 +18,7 @@ import { MirrorError } from "./errors.js";
 import { RuleError } from "../../client/errors.js";
 import { EMPTY_ROOT } from "../../client/hash.js";
 import { loadLog, type BatchRules } from "../log/sequence.js";
+import type { LogBuilder } from "../../client/log-builder.js";
 import { createRecordRules } from "../log/rules.js";
 import { consistencyProof } from "../log/proofs.js";
 import type { NamespaceCache } from "../state/namespaces.js";
@@ -28,21 +29,28 @@ import type { Cosigner } from "./cosigner.js";
 /** Entries verified and committed together (64 full bundles). */
 const CHUNK = 64n * BigInt(TILE_WIDTH);
 
-/** A chunk parsed and checked, waiting for its signatures before it is stored. */
-interface Chunk {
-  cp: SignedCheckpoint | undefined;
+/** Entries appended to a log and their records checked, their signatures set aside. */
+export interface CheckedEntries {
   rows: NewEntry[];
   nodes: StoredNode[];
-  verification: Promise<boolean[]>;
+  /** The signatures the rules took as valid, for the verification threads. */
+  deferred: VerifyItem[];
   /** The entry index of each deferred signature. */
   deferredAt: bigint[];
-  end: bigint;
-  total: bigint;
   /**
    * The chunk's rules: their forks of the namespace states (`states`) are what the next
    * chunk forks, and become the cached states (`committed`) once this chunk is stored.
    */
   rules: BatchRules & { states: Map<string, NamespaceState> };
+}
+
+/** A chunk parsed and checked, waiting for its signatures before it is stored. */
+export interface Chunk extends Omit<CheckedEntries, "deferred"> {
+  /** The checkpoint to cosign once stored, when the chunk reaches it. */
+  cp: SignedCheckpoint | undefined;
+  verification: Promise<boolean[]>;
+  end: bigint;
+  total: bigint;
 }
 
 
@@ -146,27 +154,10 @@ export class MirrorFollower {
       fetching?.catch(() => {});
       while (size < cp.treeSize) {
         const end = chunkEnd(size);
-        const deferred: VerifyItem[] = [];
-        const deferredAt: bigint[] = [];
-        let at = 0n;
-        const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending: inFlight?.rules.states })();
-        // Only our own chunks write this database: the cache is complete up to the first chunk's start.
-        if (!inFlight) await rules.begin(size, store as unknown as SequencerTx);
         const entries = await fetching!;
         fetching = end < cp.treeSize ? this.#fetchEntries(end, chunkEnd(end), cp.treeSize) : undefined;
         fetching?.catch(() => {}); // awaited on the next turn; a failure there is reported then
-        const rows: NewEntry[] = [];
-        const nodes: StoredNode[] = [];
-        for (const bytes of entries) {
-          at = log.size;
-          // The shared core: canonical entry, next index, linked to the previous leaf (PolicyError otherwise).
-          const { entry, leafHash } = log.appendBytes(bytes, (id, hash) => nodes.push({ ...id, hash }));
-          await rules.check(store as unknown as SequencerTx, entry.record, entry.index).catch((e) => {
-            if (e instanceof RuleError) this.fatal = `the log holds a record the rules refuse at index ${entry.index}: ${e.code}: ${e.message}`;
-            throw e;
-          });
-          rows.push(newEntry(entry.index, leafHash, bytes, entry.record));
-        }
+        const { deferred, ...checked } = await this.checkEntries(log, entries, inFlight?.rules.states);
         // This chunk's tree must be a prefix of the signed tree.
         if (end < cp.treeSize) {
           const proof = await hashRanges(consistencyProofRanges(end, cp.treeSize), tiles);
@@ -178,11 +169,11 @@ export class MirrorFollower {
         // are verified while the previous chunk is stored.
         const verification = this.#d.verifyPool.verify(deferred);
         verification.catch(() => {}); // awaited in #finish
-        if (inFlight) stored = await this.#finish(inFlight);
-        inFlight = { cp: end === cp.treeSize ? cp : undefined, rows, nodes, verification, deferredAt, end, total: cp.treeSize, rules };
+        if (inFlight) stored = await this.finish(inFlight);
+        inFlight = { ...checked, cp: end === cp.treeSize ? cp : undefined, verification, end, total: cp.treeSize };
         size = end;
       }
-      if (inFlight) stored = await this.#finish(inFlight);
+      if (inFlight) stored = await this.finish(inFlight);
     } catch (e) {
       this.#d.namespaces.clear();
       if (e instanceof MirrorError) throw e;
@@ -193,8 +184,37 @@ export class MirrorFollower {
     return stored ?? (await this.commit(cp, [], []));
   }
 
+  /**
+   * Appends `entries` to `log` — each the next index, linked to the previous leaf (LedgerError
+   * otherwise) — and checks each record's rules, its signatures set aside for the verification
+   * threads. A record the rules refuse stops the mirror (`fatal` set, the RuleError thrown).
+   * `pending`: the states of a checked chunk not stored yet, which these records fork; without,
+   * the namespace cache is first brought to the log's size (only our own chunks write the store).
+   */
+  async checkEntries(log: LogBuilder, entries: Uint8Array[], pending?: Map<string, NamespaceState>): Promise<CheckedEntries> {
+    const store = this.#d.store as unknown as SequencerTx;
+    const deferred: VerifyItem[] = [];
+    const deferredAt: bigint[] = [];
+    let at = log.size;
+    const rules = createRecordRules(this.#d.namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true), pending })();
+    if (!pending) await rules.begin(log.size, store);
+    const rows: NewEntry[] = [];
+    const nodes: StoredNode[] = [];
+    for (const bytes of entries) {
+      at = log.size;
+      // The shared core: canonical entry, next index, linked to the previous leaf (PolicyError otherwise).
+      const { entry, leafHash } = log.appendBytes(bytes, (id, hash) => nodes.push({ ...id, hash }));
+      await rules.check(store, entry.record, entry.index).catch((e) => {
+        if (e instanceof RuleError) this.fatal = `the log holds a record the rules refuse at index ${entry.index}: ${e.code}: ${e.message}`;
+        throw e;
+      });
+      rows.push(newEntry(entry.index, leafHash, bytes, entry.record));
+    }
+    return { rows, nodes, deferred, deferredAt, rules };
+  }
+
   /** Waits for a chunk's signatures; stores it if all verified, else stops the mirror. */
-  async #finish(c: Chunk): Promise<StoredCheckpoint> {
+  async finish(c: Chunk): Promise<StoredCheckpoint> {
     const results = await c.verification;
     const bad = results.indexOf(false);
     if (bad >= 0) {

@@ -94,7 +94,7 @@ export async function createMirror(config: MirrorConfig, opts: MirrorOptions = {
     throw new StartupError("a mirror either pulls from --source or is pushed to (--push), not both or neither");
   }
   const follower = new MirrorFollower({ store, source: config.source ?? "", origin, logVerifier, cosigner, namespaces, log, fetch: opts.fetch, onProgress: opts.onProgress, verifyPool });
-  const receiver = config.push ? new MirrorReceiver({ store, follower, namespaces, verifyPool, origin, cosignerName: cosigner.name, log, onProgress: opts.onProgress }) : undefined;
+  const receiver = config.push ? new MirrorReceiver({ store, follower, namespaces, verifyPool, origin, cosignerName: cosigner.name, log }) : undefined;
   const app = createApp({
     store,
     namespaces,

@@ -9,19 +9,18 @@
  * mirror checkpoint moves there and is cosigned. Parsing a body runs outside
  * the commit queue, so a client that stalls mid-stream holds no lock.
  */
-import { bytesEqual } from "../../client/bytes.js";
 import { evidenceOf } from "../../client/evidence.js";
 import { LedgerError, RuleError } from "../../client/errors.js";
-import { EMPTY_ROOT, hashLeaf } from "../../client/hash.js";
+import { hashLeaf } from "../../client/hash.js";
 import { nodeKey, rootFromLeafHashes, type NodeId } from "../../client/merkle-tree.js";
-import { verifyConsistency, verifySubtreeConsistency } from "../../client/merkle-verify.js";
+import { verifySubtreeConsistency } from "../../client/merkle-verify.js";
 import { canonicalPackages, formatMirrorInfo, readAddEntriesHeader, readEntryPackage, type ByteReader, type PackageSpan } from "../../client/tlog-mirror.js";
-import type { VerifyItem, VerifyPool } from "../../cli/verify-pool.js";
+import type { VerifyPool } from "../../cli/verify-pool.js";
 import { loadLog } from "../log/sequence.js";
-import { createRecordRules } from "../log/rules.js";
 import type { NamespaceCache } from "../state/namespaces.js";
-import { newEntry, type NewEntry, type SequencerTx, type Store, type StoredCheckpoint, type StoredNode } from "../store/store.js";
+import type { Store, StoredCheckpoint } from "../store/store.js";
 import { MirrorError } from "./errors.js";
+import { refuseAddCheckpoint, signatureLinesBy } from "./witness-checks.js";
 import type { MirrorFollower } from "./follower.js";
 
 /** How many recent pending checkpoints stay valid as `upload_end` (the spec: "the last several"). */
@@ -49,8 +48,6 @@ export interface ReceiverDeps {
   origin: string;
   cosignerName: string;
   log: (line: string) => void;
-  /** Entries held against the upload's end, after each package stored (the CLI's progress line). */
-  onProgress?: (done: bigint, total: bigint) => void;
 }
 
 interface MirrorState {
@@ -100,25 +97,14 @@ export class MirrorReceiver {
     return this.#serial(async () => {
       if (this.#d.follower.failing) return answer(503, `not mirroring: ${this.#d.follower.failing}\n`);
       const current = MirrorReceiver.current(await this.#state());
-      const have = current?.treeSize ?? 0n;
-      if (old !== have) return answer(409, `${have}\n`, "text/x.tlog.size");
-      if (size === 0n && !bytesEqual(root, EMPTY_ROOT)) return answer(422, "size 0 with a non-empty root\n");
-      if (old === 0n && proof.length > 0) return answer(422, "old size 0 takes an empty proof\n");
-      if (old === size) {
-        if (current && !bytesEqual(root, current.rootHash)) {
-          // Two log-signed checkpoints of one size with different roots: self-contained evidence.
-          await this.#d.follower.recordFork(evidenceOf(current.note, note, []), "add-checkpoint").catch(() => {});
-          return answer(422, "same size, different root: equivocation recorded\n");
-        }
-        if (current) return answer(200, "");
-      } else if (old > 0n) {
-        try {
-          verifyConsistency(old, size, proof, current!.rootHash, root);
-        } catch (e) {
-          if (e instanceof LedgerError) return answer(422, "consistency proof does not verify\n");
-          throw e;
-        }
+      const refusal = refuseAddCheckpoint(old, proof, size, root, current);
+      if (refusal?.sameSizeOtherRoot) {
+        // Two log-signed checkpoints of one size with different roots: self-contained evidence.
+        await this.#d.follower.recordFork(evidenceOf(current!.note, note, []), "add-checkpoint").catch(() => {});
+        return answer(422, "same size, different root: equivocation recorded\n");
       }
+      if (refusal) return answer(refusal.status, refusal.body, refusal.type);
+      if (old === size && current) return answer(200, ""); // already pending
       await this.#d.store.addPendingCheckpoint({ treeSize: size, rootHash: root, note });
       return answer(200, "");
     });
@@ -162,8 +148,7 @@ export class MirrorReceiver {
         return this.#accepted(uploadEnd);
       }
       try {
-        await this.#serial(() => this.#commitPackage(span, pkg.entries, pkg.proof, target));
-        this.#d.onProgress?.(span.end, uploadEnd);
+        await this.#serial(() => this.#commitPackage(span, pkg.entries, pkg.proof, target, uploadEnd));
       } catch (e) {
         if (e instanceof Unauthenticated) return answer(422, `${e.message}\n`);
         if (e instanceof MirrorError) return answer(e.code === "log_breaks_rules" ? 422 : 503, `not mirrored: ${e.message}\n`);
@@ -182,8 +167,7 @@ export class MirrorReceiver {
         // The stored nodes must give the pending checkpoint's root (commit checks it before cosigning).
         stored = await follower.commit(follower.open(target.note), [], []);
       }
-      const ours = stored.note.split("\n").filter((l) => l.startsWith(`\u2014 ${this.#d.cosignerName} `));
-      return answer(200, ours.map((l) => l + "\n").join(""));
+      return answer(200, signatureLinesBy(stored.note, this.#d.cosignerName));
     });
   }
 
@@ -196,7 +180,7 @@ export class MirrorReceiver {
    * Authenticates one package against `target` and stores the entries not yet
    * held, after the same checks as pull mode. Runs in the commit queue.
    */
-  async #commitPackage(span: PackageSpan, entries: Uint8Array[], proof: Uint8Array[], target: StoredCheckpoint): Promise<void> {
+  async #commitPackage(span: PackageSpan, entries: Uint8Array[], proof: Uint8Array[], target: StoredCheckpoint, uploadEnd: bigint): Promise<void> {
     const { store, follower, namespaces } = this.#d;
     const next = await store.entryCount();
     if (next < span.start) throw new Unauthenticated(`entries before ${span.start} are missing (next entry ${next})`);
@@ -213,44 +197,19 @@ export class MirrorReceiver {
     }
     if (next >= span.end) return; // held already (another upload, or a retry): nothing to save
     if (follower.failing) throw new MirrorError(follower.fork ? "equivocation" : "log_breaks_rules", follower.failing, { retryAfter: 60 });
-    const fresh = entries.slice(Number(next - span.start));
     const log = await loadLog(store, next, undefined);
-    const deferred: VerifyItem[] = [];
-    const deferredAt: bigint[] = [];
-    let at = next;
-    const rules = createRecordRules(namespaces, { verify: (p, m, sig) => (deferred.push([p, m, sig]), deferredAt.push(at), true) })();
-    const rows: NewEntry[] = [];
-    const nodes: StoredNode[] = [];
-    const refuse = (why: string): never => {
-      follower.fatal = `the log holds a record the rules refuse at index ${at}: ${why}`;
-      throw new MirrorError("log_breaks_rules", follower.fatal, { retryAfter: 60 });
-    };
     try {
-      await rules.begin(next, store as unknown as SequencerTx);
-      for (const bytes of fresh) {
-        at = log.size;
-        let appended;
-        try {
-          appended = log.appendBytes(bytes, (id, hash) => nodes.push({ ...id, hash }));
-        } catch (e) {
-          if (e instanceof LedgerError) refuse(`${e.code}: ${e.message}`);
-          throw e;
-        }
-        const { entry, leafHash } = appended!;
-        await rules.check(store as unknown as SequencerTx, entry.record, entry.index).catch((e) => {
-          if (e instanceof RuleError) refuse(`${e.code}: ${e.message}`);
-          throw e;
-        });
-        rows.push(newEntry(entry.index, leafHash, bytes, entry.record));
+      let checked;
+      try {
+        checked = await follower.checkEntries(log, entries.slice(Number(next - span.start)));
+      } catch (e) {
+        // The package is the log's (its proof verified): an entry that does not fit is the log's fault.
+        if (e instanceof LedgerError && !(e instanceof RuleError)) follower.fatal = `the log holds a record the rules refuse at index ${log.size}: ${e.code}: ${e.message}`;
+        if (follower.fatal) throw new MirrorError("log_breaks_rules", follower.fatal, { retryAfter: 60, cause: e });
+        throw e;
       }
-      const results = await this.#d.verifyPool.verify(deferred);
-      const bad = results.indexOf(false);
-      if (bad >= 0) {
-        at = deferredAt[bad]!;
-        refuse("bad_signature: a signature does not verify");
-      }
-      await follower.commit(undefined, rows, nodes);
-      rules.committed(span.end);
+      const { deferred, ...rest } = checked;
+      await follower.finish({ ...rest, cp: undefined, verification: this.#d.verifyPool.verify(deferred), end: span.end, total: uploadEnd });
     } catch (e) {
       namespaces.clear();
       throw e;

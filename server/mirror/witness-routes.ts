@@ -5,16 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import { bytesEqual, parseBase64, parseDecimal } from "../../client/bytes.js";
+import { parseBase64, parseDecimal } from "../../client/bytes.js";
 import { parseCheckpoint } from "../../client/checkpoint.js";
-import { LedgerError } from "../../client/errors.js";
-import { EMPTY_ROOT } from "../../client/hash.js";
-import { verifyConsistency } from "../../client/merkle-verify.js";
 import { parseNote } from "../../client/note.js";
 import { MirrorError } from "./errors.js";
 import type { Store } from "../store/store.js";
 import type { MirrorFollower } from "./follower.js";
 import type { MirrorReceiver } from "./receiver.js";
+import { refuseAddCheckpoint, signatureLinesBy } from "./witness-checks.js";
 import { ByteReader } from "../../client/tlog-mirror.js";
 
 const TEXT = "text/plain; charset=utf-8";
@@ -73,20 +71,8 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
     }
     // One request at a time: compare-and-set of the latest cosigned size.
     const run = busy.then(async () => {
-      const local = await deps.store.latestCheckpoint();
-      const have = local?.treeSize ?? 0n;
-      if (old !== have) return text(`${have}\n`, 409, "text/x.tlog.size");
-      if (size === 0n && !bytesEqual(root, EMPTY_ROOT)) return text("size 0 with a non-empty root\n", 422);
-      if (old === 0n && proof.length > 0) return text("old size 0 takes an empty proof\n", 422);
-      if (old === size && local && !bytesEqual(root, local.rootHash)) return text("same size, different root\n", 422);
-      if (old > 0n && old < size) {
-        try {
-          verifyConsistency(old, size, proof, local!.rootHash, root);
-        } catch (e) {
-          if (e instanceof LedgerError) return text("consistency proof does not verify\n", 422);
-          throw e;
-        }
-      }
+      const refusal = refuseAddCheckpoint(old, proof, size, root, await deps.store.latestCheckpoint());
+      if (refusal) return text(refusal.body, refusal.status, refusal.type);
       let stored;
       try {
         stored = await deps.follower.syncTo(note);
@@ -96,8 +82,7 @@ export function witnessRoutes(deps: { store: Store; follower: MirrorFollower; or
         throw e;
       }
       if (stored.treeSize !== size) return text(`${stored.treeSize}\n`, 409, "text/x.tlog.size");
-      const ours = stored.note.split("\n").filter((l) => l.startsWith(`\u2014 ${deps.cosignerName} `));
-      return text(ours.map((l) => l + "\n").join(""), 200);
+      return text(signatureLinesBy(stored.note, deps.cosignerName), 200);
     });
     busy = run.catch(() => {});
     return run;
