@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { concatBytes, encodeBase64, parseUtf8, utf8 } from "../client/bytes.js";
-import { recordHash } from "../client/entry.js";
 import { hashRanges, subtreeConsistencyProofRanges } from "../client/merkle-tree.js";
 import { createVerifier, openNote } from "../client/note.js";
 import { encodeEntryBundle, parseEntryBundle } from "../client/tiles.js";
@@ -20,14 +19,12 @@ import { canonicalPackages, encodeAddEntriesHeader, encodeEntryPackage, parseMir
 import type { LedgerRecord } from "../schema/records.js";
 import { loadConfig } from "../server/config.js";
 import { createLedger, type Ledger } from "../server/ledger.js";
-import { createRecordRules } from "../server/log/rules.js";
-import { sequenceBatch } from "../server/log/sequence.js";
 import { WitnessSubmitter } from "../server/log/witnesses.js";
-import { createMirror, type Mirror } from "../server/mirror/mirror.js";
-import { NamespaceCache } from "../server/state/namespaces.js";
+import { createMirror, type Mirror, type MirrorConfig } from "../server/mirror/mirror.js";
 import type { StoredCheckpoint } from "../server/store/store.js";
 import { postRecord, TEST_WRITERS } from "./helpers/http.js";
 import { registerKey, signRelease, testKey } from "./helpers/records.js";
+import { sequenceUnchecked } from "./helpers/ledger.js";
 import { STORES, type StoreLocation } from "./helpers/stores.js";
 
 // PostgreSQL when the run has one (PGlite otherwise): several embedded databases per file are slow to start.
@@ -70,6 +67,11 @@ async function addCheckpoint(mirror: Mirror, ledger: Ledger, old: bigint, cp: St
   return { status: res.status, text: await res.text() };
 }
 
+/** `ledger mirror --push` of `ledger`'s log in `<dir>/mirror` on `loc`, verifying in process unless told. */
+function openPushMirror(ledger: Ledger, dir: string, loc: StoreLocation, extra: Partial<MirrorConfig> = {}): Promise<Mirror> {
+  return createMirror({ push: true, logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), ...(loc.databaseUrl ? { databaseUrl: loc.databaseUrl } : {}), peers: [], intervalMs: 60_000, verifyThreads: 0, ...extra }, { log: () => {}, explorer: false });
+}
+
 async function appendReleases(ledger: Ledger, from: number, count: number): Promise<void> {
   const req = async (p: string, init?: RequestInit) => ledger.app.request(p, init);
   const k = testKey(700);
@@ -105,7 +107,7 @@ describe("C2SP tlog-mirror push: a log uploads to ledger mirror --push", () => {
     const req = async (p: string, init?: RequestInit) => ledger.app.request(p, init);
     expect((await postRecord(req, registerKey("npm:push", testKey(700), "publish"))).status).toBe(201);
     await appendReleases(ledger, 0, 599); // 600 entries: three packages, the last partial
-    mirror = await createMirror({ push: true, logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), name: "push-mirror.test", ...(locs[1]!.databaseUrl ? { databaseUrl: locs[1]!.databaseUrl } : {}), peers: [], intervalMs: 60_000, verifyThreads: 0 }, { log: () => {}, explorer: false });
+    mirror = await openPushMirror(ledger, dir, locs[1]!, { name: "push-mirror.test" });
     const toMirror: typeof fetch = async (input, init) => {
       const u = new URL(String(input));
       let b = init?.body as Uint8Array | string;
@@ -315,7 +317,7 @@ describe("C2SP tlog-mirror push: a log uploads to ledger mirror --push", () => {
     it("the pending checkpoint survives a restart: the upload finishes after it", async () => {
       const pending = (await ledger.store.latestCheckpoint())!;
       await mirror.close();
-      mirror = await createMirror({ push: true, logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), ...(locs[1]!.databaseUrl ? { databaseUrl: locs[1]!.databaseUrl } : {}), peers: [], intervalMs: 60_000, verifyThreads: 0 }, { log: () => {}, explorer: false });
+      mirror = await openPushMirror(ledger, dir, locs[1]!);
       const held = await mirror.store.entryCount();
       const a = await addEntries(mirror, await body(ledger, { start: held, end: pending.treeSize }));
       expect(a.status).toBe(200);
@@ -356,9 +358,8 @@ describe("a push mirror refuses a log that logged a record with a bad signature"
     expect((await postRecord(req, signRelease("npm:bad", k, "p", "1.0.0"))).status).toBe(201);
     const forged = signRelease("npm:bad", k, "p", "6.6.6") as LedgerRecord;
     forged.signatures = [{ ...forged.signatures[0]!, sig: (signRelease("npm:bad", k, "p", "1.0.0").signatures[0] as { sig: string }).sig }];
-    const lax = createRecordRules(new NamespaceCache({ breakGlass: "refuse" }), { verify: () => true });
-    await sequenceBatch({ ...ledger.sequenceDeps, rules: lax }, [{ record: forged, recordHash: recordHash(forged) }]);
-    mirror = await createMirror({ push: true, logKey: ledger.signer.verifierKey, dataDir: join(dir, "mirror"), ...(locs[1]!.databaseUrl ? { databaseUrl: locs[1]!.databaseUrl } : {}), peers: [], intervalMs: 60_000, verifyThreads: 1 }, { log: () => {}, explorer: false });
+    await sequenceUnchecked(ledger, [forged]);
+    mirror = await openPushMirror(ledger, dir, locs[1]!, { verifyThreads: 1 });
   });
 
   afterAll(async () => {

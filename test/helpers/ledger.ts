@@ -12,6 +12,10 @@ import type { LedgerRecord } from "../../schema/records.js";
 import { loadConfig } from "../../server/config.js";
 import { createLedger, type Ledger } from "../../server/ledger.js";
 import { listen } from "../../server/listen.js";
+import { recordHash } from "../../client/entry.js";
+import { createRecordRules } from "../../server/log/rules.js";
+import { sequenceBatch } from "../../server/log/sequence.js";
+import { NamespaceCache } from "../../server/state/namespaces.js";
 import { postRecord, TEST_WRITERS, type Fetch } from "./http.js";
 import type { StoreFixture, StoreLocation } from "./stores.js";
 
@@ -61,4 +65,13 @@ export function useLedger(fixture: StoreFixture, opts: { env?: Record<string, st
       return BigInt(res.body.index);
     },
   };
+}
+
+/**
+ * A misbehaving log: sequences `records` in one batch with rules that take
+ * every signature as valid, so it logs what an honest log refuses.
+ */
+export async function sequenceUnchecked(ledger: Ledger, records: LedgerRecord[]): Promise<void> {
+  const lax = createRecordRules(new NamespaceCache({ breakGlass: "refuse" }), { verify: () => true });
+  await sequenceBatch({ ...ledger.sequenceDeps, rules: lax }, records.map((record) => ({ record, recordHash: recordHash(record) })));
 }
