@@ -5,15 +5,10 @@
  * Both refuse what is over the limit with 413 too_large and log nothing.
  */
 import { request } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Server } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../server/config.js";
-import { createLedger, type Ledger } from "../server/ledger.js";
-import { listen } from "../server/listen.js";
-import { TEST_TOKEN, TEST_WRITERS } from "./helpers/http.js";
+import { describe, expect, it } from "vitest";
+import { TEST_TOKEN } from "./helpers/http.js";
+import { useLedger } from "./helpers/ledger.js";
+import { STORES } from "./helpers/stores.js";
 import { registerKey, testKey } from "./helpers/records.js";
 
 function post(port: number, body: string, mode: "length" | "chunked" | { lie: number }): Promise<{ status: number; body: any }> {
@@ -37,39 +32,24 @@ function post(port: number, body: string, mode: "length" | "chunked" | { lie: nu
 }
 
 describe("request body limit over HTTP (LEDGER_MAX_BODY_BYTES)", () => {
-  let dir: string;
-  let ledger: Ledger;
-  let server: Server;
-  let port: number;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "ledger-body-limit-"));
-    ledger = await createLedger(loadConfig({ LEDGER_DATA_DIR: dir, LEDGER_WRITER_TOKENS: TEST_WRITERS, BATCH_MAX_AGE_MS: "1", LEDGER_MAX_BODY_BYTES: "4096" }), { explorer: false });
-    ({ server, port } = await listen(ledger.app, "127.0.0.1", 0));
-  }, 60_000);
-
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-    await ledger?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = useLedger(STORES[0]!, { env: { LEDGER_MAX_BODY_BYTES: "4096" }, serve: true });
+  const port = () => Number(new URL(t.url).port);
 
   it("takes a record with a Content-Length and one sent chunked", async () => {
-    expect((await post(port, JSON.stringify(registerKey("npm:bl", testKey(1))), "length")).status).toBe(201);
-    expect((await post(port, JSON.stringify(registerKey("npm:bl2", testKey(2))), "chunked")).status).toBe(201);
+    expect((await post(port(), JSON.stringify(registerKey("npm:bl", testKey(1))), "length")).status).toBe(201);
+    expect((await post(port(), JSON.stringify(registerKey("npm:bl2", testKey(2))), "chunked")).status).toBe(201);
   });
 
   it("refuses an oversized body either way with 413 too_large, and logs nothing", async () => {
-    const before = await ledger.store.entryCount();
+    const before = await t.ledger.store.entryCount();
     const big = JSON.stringify({ ...registerKey("npm:bl3", testKey(3)), pad: "x".repeat(10_000) });
     for (const mode of ["length", "chunked"] as const) {
-      const r = await post(port, big, mode);
+      const r = await post(port(), big, mode);
       expect([r.status, r.body.error.code]).toEqual([413, "too_large"]);
     }
     // A Content-Length that understates the body: Node reads only that many bytes, which are not the record.
-    const r = await post(port, JSON.stringify(registerKey("npm:bl4", testKey(4))), { lie: 20 });
+    const r = await post(port(), JSON.stringify(registerKey("npm:bl4", testKey(4))), { lie: 20 });
     expect(r.status).toBe(400);
-    expect(await ledger.store.entryCount()).toBe(before);
+    expect(await t.ledger.store.entryCount()).toBe(before);
   });
 });
