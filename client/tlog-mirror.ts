@@ -96,8 +96,8 @@ export class ByteReader {
     this.#it = source[Symbol.asyncIterator]();
   }
 
-  /** Exactly n bytes, or undefined when the stream ends first. */
-  async read(n: number): Promise<Uint8Array | undefined> {
+  /** Pulls chunks until `n` bytes are buffered or the stream ends; whether `n` are. */
+  async #fill(n: number): Promise<boolean> {
     while (this.#buffered < n && !this.#done) {
       const r = await this.#it.next();
       if (r.done) this.#done = true;
@@ -106,7 +106,12 @@ export class ByteReader {
         this.#buffered += r.value.length;
       }
     }
-    if (this.#buffered < n) return undefined;
+    return this.#buffered >= n;
+  }
+
+  /** Exactly n bytes, or undefined when the stream ends first. */
+  async read(n: number): Promise<Uint8Array | undefined> {
+    if (!(await this.#fill(n))) return undefined;
     const first = this.#chunks[0];
     if (first && first.length >= n) {
       const out = first.subarray(0, n);
@@ -129,21 +134,9 @@ export class ByteReader {
     return out;
   }
 
-  /** True when no byte is left. */
-  async atEnd(): Promise<boolean> {
-    return (await this.peek()) === false;
-  }
-
-  async peek(): Promise<boolean> {
-    while (this.#buffered === 0 && !this.#done) {
-      const r = await this.#it.next();
-      if (r.done) this.#done = true;
-      else if (r.value.length > 0) {
-        this.#chunks.push(r.value);
-        this.#buffered += r.value.length;
-      }
-    }
-    return this.#buffered > 0;
+  /** Whether any byte is left (reading ahead, without taking it). */
+  peek(): Promise<boolean> {
+    return this.#fill(1);
   }
 
   /** Stops reading the source (an error answer before the body is all sent). */
